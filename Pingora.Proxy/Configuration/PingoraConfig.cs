@@ -1,0 +1,13 @@
+using Yarp.ReverseProxy.Configuration;
+
+namespace Pingora.Proxy.Configuration;
+
+/// <summary>A whole, validated configuration file: server keys, listeners and YARP's routes and clusters.</summary>
+public sealed class PingoraConfig
+{
+    public required string FilePath { get; init; }
+    public required ServerConf Server { get; init; }
+    public required IReadOnlyList<ListenerConf> Listeners { get; init; }
+    public required IReadOnlyList<RouteConfig> Routes { get; init; }
+    public required IReadOnlyList<ClusterConfig> Clusters { get; init; }
+}
