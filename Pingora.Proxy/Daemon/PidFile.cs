@@ -1,0 +1,56 @@
+namespace Pingora.Proxy.Daemon;
+
+/// <summary>
+/// The pid file systemd (Type=forking, PIDFile=) and operators read. Written by rename so a reader never sees it
+/// half-written; in an upgrade the successor replaces it before its predecessor exits.
+/// </summary>
+public sealed class PidFile(string path)
+{
+    public string Path { get; } = path;
+
+    /// <summary>
+    /// Writes this process's pid to a temporary file beside the pid file, so that a later <see cref="Commit"/> is a
+    /// rename and cannot fail on a full disk or a wrong permission at the moment it matters.
+    /// </summary>
+    public string Prepare()
+    {
+        var temp = $"{Path}.{Environment.ProcessId}.tmp";
+        try
+        {
+            File.WriteAllText(temp, $"{Environment.ProcessId}\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot write pid file {Path}: {e.Message}", e);
+        }
+        return temp;
+    }
+
+    public void Commit(string prepared) => File.Move(prepared, Path, overwrite: true);
+
+    public void Write() => Commit(Prepare());
+
+    /// <summary>The pid the file names, or null when it is missing or unreadable.</summary>
+    public int? Read()
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(Path).Trim(), out var pid) ? pid : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Removes the file only while it names this process: after an upgrade it names the successor.</summary>
+    public void RemoveIfOwn()
+    {
+        if (Read() == Environment.ProcessId) File.Delete(Path);
+    }
+
+    public static void Discard(string prepared)
+    {
+        try { File.Delete(prepared); } catch (IOException) { }
+    }
+}

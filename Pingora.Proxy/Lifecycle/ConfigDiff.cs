@@ -1,0 +1,21 @@
+using Pingora.Proxy.Configuration;
+
+namespace Pingora.Proxy.Lifecycle;
+
+/// <summary>What a reload cannot apply in place: server keys and listeners take effect only through an upgrade.</summary>
+public static class ConfigDiff
+{
+    public static IReadOnlyList<string> NeedingUpgrade(PingoraConfig running, PingoraConfig reloaded)
+    {
+        var changed = typeof(ServerConf).GetProperties()
+            .Where(p => !Equals(p.GetValue(running.Server), p.GetValue(reloaded.Server)))
+            .Select(p => p.Name)
+            .ToList();
+        if (!running.Listeners.Select(Describe).SequenceEqual(reloaded.Listeners.Select(Describe)))
+            changed.Add("listeners");
+        return changed;
+    }
+
+    private static string Describe(ListenerConf l) =>
+        $"{l.Address} {l.Tls?.CertificatePath} {l.Tls?.KeyPath} {string.Join(",", l.Protocols ?? [])}";
+}

@@ -1,0 +1,243 @@
+using Pingora.Proxy.Cli;
+using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Daemon;
+using Pingora.Proxy.Drain;
+using Pingora.Proxy.Listeners;
+using Pingora.Proxy.Proxy;
+using Pingora.Proxy.Upgrade;
+
+namespace Pingora.Proxy.Lifecycle;
+
+/// <summary>
+/// One server process from configuration to exit, as a sequence of named phases:
+/// configure → [upgrade-wait → upgrade-received] → listen → serving → [upgrade-committed] → (signals) →
+/// [handoff-*] → stop-accepting → drain → drained → exit.
+/// </summary>
+public sealed class ServerRunner
+{
+    private readonly CommandLine _cli;
+    private readonly PingoraConfig _config;
+    private readonly PhaseLog _phases;
+    private readonly SignalListener _signals;
+    private readonly ProcessStatus _status = new();
+    private readonly ConnectionTracker _connections = new();
+    private readonly PidFile _pidFile;
+    private PingoraConfig _running;
+    private ListenerRegistry? _registry;
+    private ProxyHost? _host;
+
+    private ServerRunner(CommandLine cli, PingoraConfig config, PhaseLog phases, SignalListener signals)
+    {
+        _cli = cli;
+        _config = _running = config;
+        _phases = phases;
+        _signals = signals;
+        _pidFile = new PidFile(config.Server.PidFile);
+    }
+
+    private ServerConf Server => _config.Server;
+    private Serilog.ILogger Log => _phases.Log;
+
+    public static async Task<int> RunAsync(CommandLine cli)
+    {
+        var loaded = ConfigLoader.Load(cli.ConfigPath);
+        if (!loaded.Ok)
+        {
+            ConfigReport.PrintDiagnostics(loaded);
+            Console.Error.WriteLine($"pingora: not started: configuration file {cli.ConfigPath} has errors");
+            return 1;
+        }
+        var config = loaded.Config!;
+        await using var log = LogSetup.Create(config.Server);
+        foreach (var warning in loaded.Warnings) log.Warning("{Warning}", warning.ToString());
+        var phases = new PhaseLog(log);
+        // Registered before anything slow, so that no signal finds the runtime's default action in place.
+        using var signals = new SignalListener();
+        var runner = new ServerRunner(cli, config, phases, signals);
+        try
+        {
+            return await runner.RunAsync();
+        }
+        catch (Exception e) when (e is ListenerException or UpgradeException or IOException)
+        {
+            // Expected failures (port in use, no predecessor, unwritable pid file): one clear line, no stack trace.
+            phases.Failed(Phase.Exit, "code=1: {Reason}", e.Message);
+            Console.Error.WriteLine($"pingora: {e.Message}");
+            return 1;
+        }
+        finally
+        {
+            await runner.DisposeAsync();
+        }
+    }
+
+    private async Task<int> RunAsync()
+    {
+        _phases.Enter(Phase.Configure, "{File}: {Listeners} listeners, {Routes} routes, {Clusters} clusters; pid {Pid}",
+            _config.FilePath, _config.Listeners.Count, _config.Routes.Count, _config.Clusters.Count, _status.Pid);
+
+        SuccessorHandoff? predecessor = null;
+        if (_cli.Upgrade) predecessor = await SuccessorHandoff.WaitForPredecessorAsync(Server, _phases, _signals);
+        await using var _ = predecessor;
+
+        try
+        {
+            Listen(predecessor?.Listeners);
+            await StartAsync();
+        }
+        catch (Exception e) when (predecessor is not null)
+        {
+            await predecessor.ReportFailedAsync(e.Message);
+            throw;
+        }
+
+        if (predecessor is not null)
+        {
+            if (!await CompleteUpgradeAsync(predecessor)) return 1;
+        }
+        else
+        {
+            _pidFile.Write();
+        }
+        return await ServeAsync();
+    }
+
+    private void Listen(IReadOnlyDictionary<ListenAddress, int>? inherited)
+    {
+        _registry = ListenerRegistry.Acquire(_config.Listeners.Select(l => l.Address), inherited);
+        _phases.Enter(Phase.Listen, "{Listeners}", string.Join(", ",
+            _registry.Listeners.Select(l => $"{l.Address} ({l.Origin.ToString().ToLowerInvariant()}, fd {l.Fd})")));
+    }
+
+    private async Task StartAsync()
+    {
+        if (Server.Threads > 1)
+        {
+            ThreadPool.GetMinThreads(out var workers, out var io);
+            ThreadPool.SetMinThreads(Math.Max(workers, Server.Threads), io);
+        }
+        _host = ProxyHost.Build(_config, _registry!, _connections, _status, Log);
+        await _host.StartAsync(CancellationToken.None);
+        _status.State = "serving";
+        _phases.Enter(Phase.Serving, "pid {Pid} on {Listeners}", _status.Pid, string.Join(", ", _registry!.Listeners.Select(l => l.Address)));
+    }
+
+    /// <summary>
+    /// Tells the predecessor this process serves and waits for it to commit. Only a committed upgrade keeps this
+    /// process: without the commit the predecessor goes on serving, so this one drains what it accepted and exits.
+    /// </summary>
+    private async Task<bool> CompleteUpgradeAsync(SuccessorHandoff predecessor)
+    {
+        var prepared = _pidFile.Prepare();
+        if (!await predecessor.ReportReadyAndAwaitCommitAsync(TimeSpan.FromSeconds(Server.UpgradeAckTimeoutSeconds)))
+        {
+            PidFile.Discard(prepared);
+            Log.Error("the predecessor (pid {Pid}) did not commit the upgrade; it keeps serving, this process exits", predecessor.PredecessorPid);
+            await DrainAsync("upgrade aborted", TimeSpan.FromSeconds(Server.GracefulShutdownTimeoutSeconds));
+            return false;
+        }
+        _pidFile.Commit(prepared);
+        var released = _registry!.ReleaseUnused();
+        _phases.Enter(Phase.UpgradeCommitted, "pid {Pid} took over from pid {Predecessor}; pid file {PidFile} updated{Released}",
+            _status.Pid, predecessor.PredecessorPid, _pidFile.Path,
+            released > 0 ? $"; closed {released} inherited listeners this config no longer has" : "");
+        return true;
+    }
+
+    /// <summary>Serves until a signal ends it; returns the exit code.</summary>
+    private async Task<int> ServeAsync()
+    {
+        using var handoffCancel = new CancellationTokenSource();
+        Task<HandoffOutcome>? handoff = null;
+        Task? handedOver = null;      // completes CLOSE_TIMEOUT after a committed handoff
+        var never = new TaskCompletionSource().Task;
+        var nextSignal = _signals.Signals.ReadAsync().AsTask();
+
+        while (true)
+        {
+            var done = await Task.WhenAny(nextSignal, handoff ?? never, handedOver ?? never);
+            if (done == handedOver)
+            {
+                await DrainAsync("handed over", TimeSpan.FromSeconds(Server.GracePeriodSeconds));
+                return Exit(0);
+            }
+            if (done == handoff)
+            {
+                var outcome = await handoff;
+                handoff = null;
+                if (outcome.Committed)
+                {
+                    _status.State = "handing over";
+                    handedOver = Task.Delay(TimeSpan.FromSeconds(Server.CloseTimeoutSeconds));
+                }
+                continue;
+            }
+
+            var signal = await nextSignal;
+            nextSignal = _signals.Signals.ReadAsync().AsTask();
+            switch (signal)
+            {
+                case Signal.Interrupt:
+                    Log.Information("SIGINT: exiting at once");
+                    return Exit(0);
+                case Signal.Terminate:
+                    await handoffCancel.CancelAsync();
+                    await DrainAsync("SIGTERM", TimeSpan.FromSeconds(Server.GracefulShutdownTimeoutSeconds));
+                    return Exit(0);
+                case Signal.Reload when handedOver is null:
+                    Reload();
+                    break;
+                case Signal.Upgrade when handoff is null && handedOver is null:
+                    handoff = PredecessorHandoff.RunAsync(Server, _registry!, _phases, handoffCancel.Token);
+                    break;
+                default:
+                    Log.Information("{Signal} ignored: {State}", signal, handoff is not null ? "a handoff is in progress" : "already handed over");
+                    break;
+            }
+        }
+    }
+
+    private void Reload()
+    {
+        var loaded = ConfigLoader.Load(_cli.ConfigPath);
+        if (!loaded.Ok)
+        {
+            _phases.Failed(Phase.Reload, "rejected: {File} has errors; the running configuration stays:{NewLine}{Errors}",
+                _cli.ConfigPath, Environment.NewLine, string.Join(Environment.NewLine, loaded.Errors));
+            return;
+        }
+        var reloaded = loaded.Config!;
+        foreach (var warning in loaded.Warnings) Log.Warning("{Warning}", warning.ToString());
+        var needUpgrade = ConfigDiff.NeedingUpgrade(_running, reloaded);
+        if (needUpgrade.Count > 0)
+            Log.Warning("reload does not apply changes to {Keys}: they take effect with an upgrade (pingora -u, then SIGQUIT)",
+                string.Join(", ", needUpgrade));
+        _host!.ApplyRoutes(reloaded.Routes, reloaded.Clusters);
+        _running = new PingoraConfig
+        {
+            FilePath = _running.FilePath, Server = _running.Server, Listeners = _running.Listeners,
+            Routes = reloaded.Routes, Clusters = reloaded.Clusters,
+        };
+        _phases.Enter(Phase.Reload, "ok: {Routes} routes, {Clusters} clusters", reloaded.Routes.Count, reloaded.Clusters.Count);
+    }
+
+    private async Task DrainAsync(string reason, TimeSpan deadline)
+    {
+        _status.State = "draining";
+        await new Drainer(_registry!, _connections, _host!, _phases)
+            .DrainAsync(reason, deadline, TimeSpan.FromSeconds(Server.FirstRequestTimeoutSeconds));
+    }
+
+    private int Exit(int code)
+    {
+        _pidFile.RemoveIfOwn();
+        _phases.Enter(Phase.Exit, "code={Code} pid {Pid} after {Uptime:0.###} s", code, _status.Pid, _status.UptimeSeconds);
+        return code;
+    }
+
+    private async ValueTask DisposeAsync()
+    {
+        if (_host is not null) await _host.DisposeAsync();
+        if (_registry is not null) await _registry.CloseAllAsync();
+    }
+}

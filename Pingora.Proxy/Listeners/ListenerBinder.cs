@@ -1,0 +1,34 @@
+using System.Net.Sockets;
+using Pingora.Proxy.Native;
+
+namespace Pingora.Proxy.Listeners;
+
+/// <summary>Binds a fresh listening socket and returns it as a raw fd the registry owns.</summary>
+internal static class ListenerBinder
+{
+    /// <summary>The kernel caps this at net.core.somaxconn; ask for plenty so bursts during an upgrade queue up.</summary>
+    private const int Backlog = 4096;
+
+    public static int Bind(ListenAddress address)
+    {
+        // Bind with a short-lived .NET socket, then keep a duplicate of its fd. The .NET socket never accepted, so
+        // disposing it is a plain close of its own descriptor: no linger, no shutdown of the shared listen queue.
+        using var socket = new Socket(address.Family, SocketType.Stream, ProtocolType.Tcp);
+        // SO_REUSEADDR: rebinding right after a previous instance exited must not fail on TIME_WAIT connections.
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        // "[::]:80" means IPv6 only, as in nginx, so that "0.0.0.0:80" can be a separate listener.
+        if (address.Family == AddressFamily.InterNetworkV6) socket.DualMode = false;
+        try
+        {
+            socket.Bind(address.EndPoint);
+            socket.Listen(Backlog);
+        }
+        catch (SocketException e)
+        {
+            throw new ListenerException($"cannot listen on {address}: {e.Message}");
+        }
+        return Libc.DupCloseOnExec((int)socket.Handle);
+    }
+}
+
+public sealed class ListenerException(string message) : Exception(message);

@@ -1,0 +1,67 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace Pingora.Proxy.Listeners;
+
+/// <summary>
+/// Kestrel's accept loop over a registry socket. Unbinding or disposing only ends the accepts: the fd belongs to the
+/// registry and may be shared with another process, so this class never closes, shuts down or lingers it.
+/// </summary>
+internal sealed class RegistryConnectionListener(RegistryEndPoint endpoint, SocketConnectionContextFactory connections, ILogger log)
+    : IConnectionListener
+{
+    private readonly CancellationTokenSource _unbound = new();
+
+    public EndPoint EndPoint { get; } = endpoint;
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        var listener = endpoint.Listener;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _unbound.Token, listener.StopAcceptingToken);
+        while (true)
+        {
+            if (!listener.TryBeginAccept()) return null; // stopped: Kestrel ends this accept loop
+            try
+            {
+                // Always async: a blocking accept would make any later close destroy the shared queue (trap 2).
+                var socket = await listener.Wrapper.AcceptAsync(stop.Token);
+                socket.NoDelay = true;
+                return connections.Create(socket);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                // The client gave up while queued; nothing to serve.
+            }
+            catch (SocketException e)
+            {
+                // EMFILE/ENFILE/ENOBUFS: the connection waits in the queue; back off rather than spin on the error.
+                log.LogWarning("accept on {Address} failed: {Error}; retrying", listener.Address, e.Message);
+                try { await Task.Delay(TimeSpan.FromMilliseconds(50), stop.Token); }
+                catch (OperationCanceledException) { return null; }
+            }
+            finally
+            {
+                listener.EndAccept();
+            }
+        }
+    }
+
+    public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        _unbound.Cancel();
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _unbound.Cancel();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Logging;
+using Pingora.Proxy.Configuration;
+using Serilog;
+using Serilog.Events;
+
+namespace Pingora.Proxy;
+
+/// <summary>The daemon's one logger: the error_log file when configured, else stderr; ASP.NET Core and YARP feed it.</summary>
+public static class LogSetup
+{
+    private const string Template = "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] pingora[{Pid}] {Message:lj}{NewLine}{Exception}";
+
+    public static Serilog.Core.Logger Create(ServerConf server)
+    {
+        var config = new LoggerConfiguration()
+            .MinimumLevel.Is(Level(server.LogLevel))
+            .Enrich.WithProperty("Pid", Environment.ProcessId);
+        return string.IsNullOrEmpty(server.ErrorLog)
+            ? config.WriteTo.Console(outputTemplate: Template, standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger()
+            // shared: during an upgrade two processes append to the same file.
+            : config.WriteTo.File(server.ErrorLog, outputTemplate: Template, shared: true).CreateLogger();
+    }
+
+    /// <summary>
+    /// Routes ASP.NET Core and YARP logging into <paramref name="log"/>. They log every request at Information
+    /// ("Proxying to ..."), useful only when debugging, so below debug they are held at Warning. Level rules (not a
+    /// filter function) so that a disabled per-request log call costs one comparison.
+    /// </summary>
+    public static void RouteFrameworkLogs(ILoggingBuilder logging, ServerConf server, Serilog.ILogger log)
+    {
+        var min = ToMicrosoft(Level(server.LogLevel));
+        var framework = min <= Microsoft.Extensions.Logging.LogLevel.Debug ? min : Microsoft.Extensions.Logging.LogLevel.Warning;
+        logging.ClearProviders()
+            .AddProvider(new Serilog.Extensions.Logging.SerilogLoggerProvider(log))
+            .SetMinimumLevel(min)
+            .AddFilter("Microsoft", framework)
+            .AddFilter("Yarp", framework);
+    }
+
+    public static LogEventLevel Level(string name) => name.ToLowerInvariant() switch
+    {
+        "verbose" or "trace" => LogEventLevel.Verbose,
+        "debug" => LogEventLevel.Debug,
+        "warning" or "warn" => LogEventLevel.Warning,
+        "error" => LogEventLevel.Error,
+        "fatal" => LogEventLevel.Fatal,
+        _ => LogEventLevel.Information,
+    };
+
+    private static Microsoft.Extensions.Logging.LogLevel ToMicrosoft(LogEventLevel level) => level switch
+    {
+        LogEventLevel.Verbose => Microsoft.Extensions.Logging.LogLevel.Trace,
+        LogEventLevel.Debug => Microsoft.Extensions.Logging.LogLevel.Debug,
+        LogEventLevel.Information => Microsoft.Extensions.Logging.LogLevel.Information,
+        LogEventLevel.Warning => Microsoft.Extensions.Logging.LogLevel.Warning,
+        LogEventLevel.Error => Microsoft.Extensions.Logging.LogLevel.Error,
+        _ => Microsoft.Extensions.Logging.LogLevel.Critical,
+    };
+}

@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Hosting;
+
+namespace Pingora.Proxy.Proxy;
+
+/// <summary>
+/// Replaces the generic host's ConsoleLifetime, which would catch SIGINT, SIGQUIT and SIGTERM and start a full
+/// shutdown of its own. This daemon owns its signals (see Lifecycle/SignalListener).
+/// </summary>
+internal sealed class OwnedHostLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,97 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Drain;
+using Pingora.Proxy.Listeners;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Pingora.Proxy.Proxy;
+
+/// <summary>
+/// The HTTP side of the daemon: Kestrel serving on the registry's sockets, YARP proxying by the file's routes and
+/// clusters, and the status endpoint. The lifecycle decides when it starts and stops; this class only builds it.
+/// </summary>
+public sealed class ProxyHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly InMemoryConfigProvider _routes;
+
+    private ProxyHost(WebApplication app)
+    {
+        _app = app;
+        _routes = app.Services.GetRequiredService<InMemoryConfigProvider>();
+    }
+
+    public static ProxyHost Build(PingoraConfig config, ListenerRegistry registry, ConnectionTracker tracker,
+        ProcessStatus status, Serilog.ILogger log)
+    {
+        // The empty builder reads no appsettings.json and no ASPNETCORE_* variables: the YAML file is the only
+        // configuration, so nothing in the environment can add a listener or change a limit behind its back.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        LogSetup.RouteFrameworkLogs(builder.Logging, config.Server, log);
+
+        builder.Services.AddSingleton<IHostLifetime, OwnedHostLifetime>();
+        // The drain deadline is the lifecycle's to set (StopAsync's token), not the host's 30 s default.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Timeout.InfiniteTimeSpan);
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.Services.AddSingleton<IConnectionListenerFactory, RegistryListenerFactory>();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            foreach (var listener in registry.Listeners)
+            {
+                var conf = config.Listeners.Single(l => l.Address.Equals(listener.Address));
+                kestrel.Listen(new RegistryEndPoint(listener), options => ConfigureListener(options, conf, tracker));
+            }
+        });
+
+        builder.Services.AddRouting();
+        builder.Services.AddReverseProxy().LoadFromMemory(config.Routes, config.Clusters);
+
+        var app = builder.Build();
+        app.UseFirstRequestMarker();
+        app.UseStatusEndpoint(config.Server.StatusPath, status, tracker);
+        app.MapReverseProxy();
+        return new ProxyHost(app);
+    }
+
+    private static void ConfigureListener(ListenOptions options, ListenerConf conf, ConnectionTracker tracker)
+    {
+        options.Protocols = Protocols(conf);
+        options.UseConnectionTracking(tracker);
+        if (conf.Tls is { } tls)
+            options.UseHttps(X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath));
+    }
+
+    private static HttpProtocols Protocols(ListenerConf conf)
+    {
+        if (conf.Protocols is not { Count: > 0 } names)
+            return conf.Tls is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
+        var protocols = HttpProtocols.None;
+        foreach (var name in names)
+            protocols |= name.Equals("http2", StringComparison.OrdinalIgnoreCase) ? HttpProtocols.Http2 : HttpProtocols.Http1;
+        return protocols;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => _app.StartAsync(cancellationToken);
+
+    /// <summary>
+    /// Kestrel's graceful stop: idle connections close at once, busy HTTP/1.1 ones answer their current request
+    /// with Connection: close, HTTP/2 ones get GOAWAY. Completes when the last connection is gone, or aborts what
+    /// is left when <paramref name="deadline"/> is cancelled.
+    /// </summary>
+    public Task StopAsync(CancellationToken deadline) => _app.StopAsync(deadline);
+
+    /// <summary>Swaps routes and clusters atomically; requests in flight finish on the snapshot they started on.</summary>
+    public void ApplyRoutes(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters) =>
+        _routes.Update(routes, clusters);
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+}

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Lifecycle;
+using Pingora.Proxy.Listeners;
+using Pingora.Proxy.Native;
+
+namespace Pingora.Proxy.Upgrade;
+
+/// <summary>How a handoff ended, for the serve loop.</summary>
+public sealed record HandoffOutcome(bool Committed, int SuccessorPid);
+
+/// <summary>
+/// The running process's side of an upgrade, on SIGQUIT: reach the successor on upgrade_sock, check who it is, send
+/// every listening socket, and commit only once it reports that it serves. Anything short of that leaves this
+/// process serving as before (Pingora, unlike this, closes its listeners even when the transfer failed).
+/// </summary>
+public static class PredecessorHandoff
+{
+    private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(50);
+
+    public static async Task<HandoffOutcome> RunAsync(ServerConf server, ListenerRegistry registry, PhaseLog phases, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        var successorPid = 0;
+        try
+        {
+            using var connection = await ConnectAsync(server, cancel);
+            if (connection is null)
+                return Failed(phases, 0, $"no successor listening on {server.UpgradeSock} within {server.UpgradeConnectTimeoutSeconds:0.###} s (start it with pingora -u)");
+
+            var peer = PeerCredentials.Of(connection);
+            successorPid = peer.Pid;
+            if (!peer.IsTrustedBy(Libc.GetUid()))
+                return Failed(phases, peer.Pid, $"refused to hand over listeners to {peer}: only this user or root may take them");
+            phases.Enter(Phase.HandoffConnected, "to pid {Pid} on {Path} after {Elapsed} ms", peer.Pid, server.UpgradeSock, clock.ElapsedMilliseconds);
+
+            using var channel = new UpgradeChannel(connection, ownsSocket: false);
+            var listeners = registry.Listeners;
+            await channel.SendListenersAsync(HandoffHeader.ForCurrentProcess(listeners.Select(l => l.Address)),
+                listeners.Select(l => l.Fd).ToArray());
+            phases.Enter(Phase.HandoffSent, "{Count} listeners to pid {Pid} after {Elapsed} ms", listeners.Count, peer.Pid, clock.ElapsedMilliseconds);
+
+            var reply = await channel.ReceiveReplyAsync(TimeSpan.FromSeconds(server.UpgradeAckTimeoutSeconds), cancel);
+            switch (reply)
+            {
+                case SuccessorReply.Ready:
+                    await channel.SendCommitAsync(cancel);
+                    phases.Enter(Phase.HandoffAcknowledged, "pid {Pid} serves; committed after {Elapsed} ms; accepting {Close:0.###} s more, then draining",
+                        peer.Pid, clock.ElapsedMilliseconds, server.CloseTimeoutSeconds);
+                    return new HandoffOutcome(true, peer.Pid);
+                case SuccessorReply.Failed failed:
+                    return Failed(phases, peer.Pid, $"the successor could not take over: {failed.Reason}");
+                case SuccessorReply.PeerClosed:
+                    return Failed(phases, peer.Pid, "the successor closed the connection before reporting that it serves (it exited or was killed)");
+                default:
+                    return Failed(phases, peer.Pid, $"the successor did not report that it serves within {server.UpgradeAckTimeoutSeconds:0.###} s");
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return Failed(phases, successorPid, "stopped by SIGTERM");
+        }
+        catch (Exception e) when (e is IOException or SocketException or UpgradeProtocolException)
+        {
+            return Failed(phases, successorPid, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Retries until the successor listens: SIGQUIT may come before `pingora -u` is started (systemd's ExecReload
+    /// sends it first) or after. A stale socket file refuses connections until the successor replaces it.
+    /// </summary>
+    private static async Task<Socket?> ConnectAsync(ServerConf server, CancellationToken cancel)
+    {
+        var endpoint = new UnixDomainSocketEndPoint(server.UpgradeSock);
+        var deadline = Stopwatch.StartNew();
+        var timeout = TimeSpan.FromSeconds(server.UpgradeConnectTimeoutSeconds);
+        while (true)
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(endpoint, cancel);
+                return socket;
+            }
+            catch (SocketException)
+            {
+                socket.Dispose();
+            }
+            if (deadline.Elapsed >= timeout) return null;
+            await Task.Delay(RetryInterval, cancel);
+        }
+    }
+
+    private static HandoffOutcome Failed(PhaseLog phases, int successorPid, string reason)
+    {
+        phases.Failed(Phase.HandoffFailed, "{Reason}; still serving, a later SIGQUIT can try again", reason);
+        return new HandoffOutcome(false, successorPid);
+    }
+}

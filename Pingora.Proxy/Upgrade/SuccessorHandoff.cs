@@ -1,0 +1,160 @@
+using System.Net.Sockets;
+using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Lifecycle;
+using Pingora.Proxy.Listeners;
+using Pingora.Proxy.Native;
+
+namespace Pingora.Proxy.Upgrade;
+
+/// <summary>
+/// The new process's side of an upgrade (<c>pingora -u</c>): wait on upgrade_sock for the running instance, take
+/// its listening sockets, and once serving, report Ready and wait for the Commit that makes this process the one.
+/// </summary>
+public sealed class SuccessorHandoff : IAsyncDisposable
+{
+    /// <summary>Set by tests only: raise SIGSTOP right after receiving the fds, before accepting anything.</summary>
+    private const string TestStopVariable = "PINGORA_TEST_STOP_AT";
+
+    private readonly UpgradeChannel _channel;
+
+    private SuccessorHandoff(UpgradeChannel channel, int predecessorPid, IReadOnlyDictionary<ListenAddress, int> listeners)
+    {
+        _channel = channel;
+        PredecessorPid = predecessorPid;
+        Listeners = listeners;
+    }
+
+    public int PredecessorPid { get; }
+
+    /// <summary>The received listening fds by address; the listener registry takes ownership of them.</summary>
+    public IReadOnlyDictionary<ListenAddress, int> Listeners { get; }
+
+    public static async Task<SuccessorHandoff> WaitForPredecessorAsync(ServerConf server, PhaseLog phases, SignalListener signals)
+    {
+        var timeout = TimeSpan.FromSeconds(server.UpgradeWaitTimeoutSeconds);
+        using var deadline = new CancellationTokenSource(timeout);
+        using var stopped = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+        // SIGTERM or SIGINT while waiting ends the wait; nothing else can be acted on before there is a server.
+        // The watch ends with the wait, so that later signals reach the serve loop.
+        using var waiting = new CancellationTokenSource();
+        var watch = StopOnSignalAsync(signals, stopped, waiting.Token, phases);
+        try
+        {
+            return await ReceiveAsync(server, phases, timeout, deadline, stopped);
+        }
+        finally
+        {
+            await waiting.CancelAsync();
+            await watch;
+        }
+    }
+
+    private static async Task<SuccessorHandoff> ReceiveAsync(ServerConf server, PhaseLog phases, TimeSpan timeout,
+        CancellationTokenSource deadline, CancellationTokenSource stopped)
+    {
+        Socket connection;
+        using (var listener = UpgradeSocket.Listen(server.UpgradeSock))
+        {
+            phases.Enter(Phase.UpgradeWait, "on {Path}: waiting up to {Timeout:0.###} s for the running instance (send it SIGQUIT)",
+                server.UpgradeSock, timeout.TotalSeconds);
+            try
+            {
+                connection = await AcceptTrustedAsync(listener, phases, stopped.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new UpgradeException(deadline.IsCancellationRequested
+                    ? $"no running instance handed over its listeners on {server.UpgradeSock} within {timeout.TotalSeconds:0.###} s (was it sent SIGQUIT?)"
+                    : "upgrade stopped by a signal while waiting for the running instance");
+            }
+            finally
+            {
+                // Disposing a socket bound to a path deletes that path, even if another process bound it since
+                // (PLATFORM.md trap 8): do it now, while the path is still ours, and not at some later exit.
+                listener.Dispose();
+                UpgradeSocket.DeleteIfPresent(server.UpgradeSock);
+            }
+        }
+
+        var channel = new UpgradeChannel(connection);
+        try
+        {
+            var (header, fds) = await channel.ReceiveListenersAsync(TimeSpan.FromSeconds(server.UpgradeAckTimeoutSeconds), stopped.Token);
+            var listeners = header.Addresses.Zip(fds).ToDictionary(p => p.First, p => p.Second);
+            phases.Enter(Phase.UpgradeReceived, "{Count} listeners from pid {Pid}: {Addresses}",
+                fds.Length, header.SenderPid, string.Join(", ", header.Addresses));
+            if (Environment.GetEnvironmentVariable(TestStopVariable) == "upgrade-received") Libc.Raise(Libc.SIGSTOP);
+            return new SuccessorHandoff(channel, header.SenderPid, listeners);
+        }
+        catch (Exception e) when (e is TimeoutException or EndOfStreamException or InvalidDataException or UpgradeProtocolException or IOException or OperationCanceledException)
+        {
+            channel.Dispose();
+            throw new UpgradeException($"receiving the listeners failed: {e.Message}");
+        }
+    }
+
+    private static async Task<Socket> AcceptTrustedAsync(Socket listener, PhaseLog phases, CancellationToken cancel)
+    {
+        var ownUid = Libc.GetUid();
+        while (true)
+        {
+            var connection = await listener.AcceptAsync(cancel);
+            var peer = PeerCredentials.Of(connection);
+            if (peer.IsTrustedBy(ownUid)) return connection;
+            phases.Log.Warning("refused an upgrade connection from {Peer}: only uid {Uid} or root may hand over listeners", peer, ownUid);
+            connection.Dispose();
+        }
+    }
+
+    private static async Task StopOnSignalAsync(SignalListener signals, CancellationTokenSource stop, CancellationToken done, PhaseLog phases)
+    {
+        try
+        {
+            while (await signals.Signals.WaitToReadAsync(done))
+            {
+                if (signals.Signals.TryRead(out var signal) && signal is Signal.Terminate or Signal.Interrupt)
+                {
+                    await stop.CancelAsync();
+                    return;
+                }
+                phases.Log.Information("{Signal} ignored while waiting for the running instance", signal);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Tells the predecessor this process cannot take over; it keeps serving.</summary>
+    public async Task ReportFailedAsync(string reason)
+    {
+        try
+        {
+            await _channel.SendFailedAsync(reason);
+        }
+        catch (IOException)
+        {
+            // The predecessor is gone or gave up already; it keeps serving either way.
+        }
+    }
+
+    /// <summary>Reports Ready and waits for the Commit. False: the predecessor gave up, and keeps serving.</summary>
+    public async Task<bool> ReportReadyAndAwaitCommitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _channel.SendReadyAsync();
+            return await _channel.ReceiveCommitAsync(timeout) is CommitDecision.Committed;
+        }
+        catch (Exception e) when (e is IOException or UpgradeProtocolException)
+        {
+            return false;
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
