@@ -1,0 +1,20 @@
+using System.Runtime.InteropServices;
+
+namespace Pingora.Proxy.Upgrade;
+
+/// <summary>
+/// A libc call in the upgrade path failed. The message names the call and the errno text; <see cref="Errno"/> lets
+/// callers tell, say, a reset peer (ECONNRESET) from a programming error (EBADF) without parsing text.
+/// </summary>
+public sealed class NativeCallException : IOException
+{
+    public NativeCallException(string call, int errno)
+        : base($"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})")
+    {
+        Call = call;
+        Errno = errno;
+    }
+
+    public string Call { get; }
+    public int Errno { get; }
+}
