@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using NUnit.Framework;
 using Pingora.Proxy.Upgrade;
+using Pingora.Proxy.Native;
 
 namespace Pingora.Proxy.Tests.Upgrade;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using NUnit.Framework;
 using Pingora.Proxy.Upgrade;
+using Pingora.Proxy.Native;
 
 namespace Pingora.Proxy.Tests.Upgrade;
 

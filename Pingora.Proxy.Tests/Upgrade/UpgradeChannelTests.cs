@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using NUnit.Framework;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Upgrade;
+using Pingora.Proxy.Native;
 
 namespace Pingora.Proxy.Tests.Upgrade;
 

@@ -10,7 +10,7 @@ namespace Pingora.Proxy.Drain;
 public static class ConnectionTracking
 {
     /// <summary>Add before UseHttps, so a connection counts from accept, through its TLS handshake.</summary>
-    public static ListenOptions UseConnectionTracking(this ListenOptions listen, ConnectionTracker tracker) =>
+    public static void UseConnectionTracking(this ListenOptions listen, ConnectionTracker tracker) =>
         listen.Use(next => async connection =>
         {
             var tracked = tracker.Open();

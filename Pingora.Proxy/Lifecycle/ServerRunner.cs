@@ -22,13 +22,18 @@ public sealed class ServerRunner
     private readonly ProcessStatus _status = new();
     private readonly ConnectionTracker _connections = new();
     private readonly PidFile _pidFile;
+    private readonly ServiceIdentity? _identity;
+    private readonly DaemonChild? _daemon;
     private PingoraConfig _running;
     private ListenerRegistry? _registry;
     private ProxyHost? _host;
 
-    private ServerRunner(CommandLine cli, PingoraConfig config, PhaseLog phases, SignalListener signals)
+    private ServerRunner(CommandLine cli, PingoraConfig config, PhaseLog phases, SignalListener signals,
+        ServiceIdentity? identity, DaemonChild? daemon)
     {
         _cli = cli;
+        _identity = identity;
+        _daemon = daemon;
         _config = _running = config;
         _phases = phases;
         _signals = signals;
@@ -38,7 +43,8 @@ public sealed class ServerRunner
     private ServerConf Server => _config.Server;
     private Serilog.ILogger Log => _phases.Log;
 
-    public static async Task<int> RunAsync(CommandLine cli)
+    /// <param name="args">The command line as given, for the daemon launcher to pass on.</param>
+    public static async Task<int> RunAsync(CommandLine cli, IReadOnlyList<string> args)
     {
         var loaded = ConfigLoader.Load(cli.ConfigPath);
         if (!loaded.Ok)
@@ -48,14 +54,30 @@ public sealed class ServerRunner
             return 1;
         }
         var config = loaded.Config!;
+        ServiceIdentity? identity;
+        var daemon = DaemonChild.FromEnvironment();
+        try
+        {
+            identity = ServiceIdentity.Resolve(config.Server);
+            if ((cli.Daemon || config.Server.Daemon) && daemon is null)
+                return await DaemonLauncher.RunAsync(args, config.Server, identity);
+            daemon?.Detach(config.Server);
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"pingora: {e.Message}");
+            return 1;
+        }
+
         await using var log = LogSetup.Create(config.Server);
         foreach (var warning in loaded.Warnings) log.Warning("{Warning}", warning.ToString());
         var phases = new PhaseLog(log);
         // Registered before anything slow, so that no signal finds the runtime's default action in place.
         using var signals = new SignalListener();
-        var runner = new ServerRunner(cli, config, phases, signals);
+        var runner = new ServerRunner(cli, config, phases, signals, identity, daemon);
         try
         {
+            if (config.Server.ErrorLog is { } errorLog) identity?.Own(errorLog);
             return await runner.RunAsync();
         }
         catch (Exception e) when (e is ListenerException or UpgradeException or IOException)
@@ -77,12 +99,23 @@ public sealed class ServerRunner
             _config.FilePath, _config.Listeners.Count, _config.Routes.Count, _config.Clusters.Count, _status.Pid);
 
         SuccessorHandoff? predecessor = null;
-        if (_cli.Upgrade) predecessor = await SuccessorHandoff.WaitForPredecessorAsync(Server, _phases, _signals);
+        // A successor is ready for its launcher once it waits on upgrade_sock: from then on the SIGQUIT may come in
+        // either order (systemd's ExecReload sends it first; an operator may send it after `pingora -u -d`).
+        if (_cli.Upgrade) predecessor = await SuccessorHandoff.WaitForPredecessorAsync(Server, _phases, _signals, _identity, NotifyLauncher);
         await using var _ = predecessor;
 
+        string preparedPidFile;
         try
         {
             Listen(predecessor?.Listeners);
+            // Everything that needs root happens before this: binding, reading TLS keys (in Build), the pid file.
+            _host = ProxyHost.Build(_config, _registry!, _connections, _status, Log);
+            preparedPidFile = _pidFile.Prepare();
+            if (_identity is not null)
+            {
+                _identity.Own(preparedPidFile);
+                _identity.Assume();
+            }
             await StartAsync();
         }
         catch (Exception e) when (predecessor is not null)
@@ -93,14 +126,17 @@ public sealed class ServerRunner
 
         if (predecessor is not null)
         {
-            if (!await CompleteUpgradeAsync(predecessor)) return 1;
+            if (!await CompleteUpgradeAsync(predecessor, preparedPidFile)) return 1;
         }
         else
         {
-            _pidFile.Write();
+            _pidFile.Commit(preparedPidFile);
+            NotifyLauncher();
         }
         return await ServeAsync();
     }
+
+    private void NotifyLauncher() => _daemon?.NotifyReady(Server, Log);
 
     private void Listen(IReadOnlyDictionary<ListenAddress, int>? inherited)
     {
@@ -116,19 +152,18 @@ public sealed class ServerRunner
             ThreadPool.GetMinThreads(out var workers, out var io);
             ThreadPool.SetMinThreads(Math.Max(workers, Server.Threads), io);
         }
-        _host = ProxyHost.Build(_config, _registry!, _connections, _status, Log);
-        await _host.StartAsync(CancellationToken.None);
+        await _host!.StartAsync(CancellationToken.None);
         _status.State = "serving";
-        _phases.Enter(Phase.Serving, "pid {Pid} on {Listeners}", _status.Pid, string.Join(", ", _registry!.Listeners.Select(l => l.Address)));
+        _phases.Enter(Phase.Serving, "pid {Pid} on {Listeners}{Identity}", _status.Pid,
+            string.Join(", ", _registry!.Listeners.Select(l => l.Address)), _identity is null ? "" : $" as {_identity.User}");
     }
 
     /// <summary>
     /// Tells the predecessor this process serves and waits for it to commit. Only a committed upgrade keeps this
     /// process: without the commit the predecessor goes on serving, so this one drains what it accepted and exits.
     /// </summary>
-    private async Task<bool> CompleteUpgradeAsync(SuccessorHandoff predecessor)
+    private async Task<bool> CompleteUpgradeAsync(SuccessorHandoff predecessor, string prepared)
     {
-        var prepared = _pidFile.Prepare();
         if (!await predecessor.ReportReadyAndAwaitCommitAsync(TimeSpan.FromSeconds(Server.UpgradeAckTimeoutSeconds)))
         {
             PidFile.Discard(prepared);

@@ -36,7 +36,7 @@ public sealed class ListenerRegistry
         catch
         {
             registry.CloseAllAsync().GetAwaiter().GetResult(); // nothing accepted yet: completes at once
-            foreach (var fd in left.Values) Libc.Close(fd);
+            foreach (var fd in left.Values) Libc.close(fd);
             throw;
         }
         registry._inheritedUnused.AddRange(left.Values);
@@ -47,7 +47,7 @@ public sealed class ListenerRegistry
     public int ReleaseUnused()
     {
         var count = _inheritedUnused.Count;
-        foreach (var fd in _inheritedUnused) Libc.Close(fd);
+        foreach (var fd in _inheritedUnused) Libc.close(fd);
         _inheritedUnused.Clear();
         return count;
     }

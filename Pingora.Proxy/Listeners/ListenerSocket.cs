@@ -81,6 +81,6 @@ public sealed class ListenerSocket
         await StopAcceptingAsync();
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
         Wrapper.Dispose(); // non-owning: unregisters from the socket engine, never shuts down, lingers or closes
-        Libc.Close(Fd);
+        Libc.close(Fd);
     }
 }

@@ -8,13 +8,13 @@ namespace Pingora.Proxy;
 /// <summary>The daemon's one logger: the error_log file when configured, else stderr; ASP.NET Core and YARP feed it.</summary>
 public static class LogSetup
 {
-    private const string Template = "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] pingora[{Pid}] {Message:lj}{NewLine}{Exception}";
+    private const string Template = "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] pingora[{ProcessId}] {Message:lj}{NewLine}{Exception}";
 
     public static Serilog.Core.Logger Create(ServerConf server)
     {
         var config = new LoggerConfiguration()
             .MinimumLevel.Is(Level(server.LogLevel))
-            .Enrich.WithProperty("Pid", Environment.ProcessId);
+            .Enrich.WithProperty("ProcessId", Environment.ProcessId);
         return string.IsNullOrEmpty(server.ErrorLog)
             ? config.WriteTo.Console(outputTemplate: Template, standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger()
             // shared: during an upgrade two processes append to the same file.

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Pingora.Proxy.Native;
 
 namespace Pingora.Proxy.Upgrade;
 

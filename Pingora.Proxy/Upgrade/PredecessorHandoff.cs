@@ -31,7 +31,7 @@ public static class PredecessorHandoff
 
             var peer = PeerCredentials.Of(connection);
             successorPid = peer.Pid;
-            if (!peer.IsTrustedBy(Libc.GetUid()))
+            if (!peer.IsTrustedBy(Libc.getuid()))
                 return Failed(phases, peer.Pid, $"refused to hand over listeners to {peer}: only this user or root may take them");
             phases.Enter(Phase.HandoffConnected, "to pid {Pid} on {Path} after {Elapsed} ms", peer.Pid, server.UpgradeSock, clock.ElapsedMilliseconds);
 

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Daemon;
 using Pingora.Proxy.Lifecycle;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Native;
@@ -29,37 +30,41 @@ public sealed class SuccessorHandoff : IAsyncDisposable
     /// <summary>The received listening fds by address; the listener registry takes ownership of them.</summary>
     public IReadOnlyDictionary<ListenAddress, int> Listeners { get; }
 
-    public static async Task<SuccessorHandoff> WaitForPredecessorAsync(ServerConf server, PhaseLog phases, SignalListener signals)
+    /// <param name="identity">The configured service identity: the predecessor may run as it, and needs access to the socket.</param>
+    /// <param name="waiting">Called once upgrade_sock accepts connections.</param>
+    public static async Task<SuccessorHandoff> WaitForPredecessorAsync(ServerConf server, PhaseLog phases, SignalListener signals,
+        ServiceIdentity? identity, Action waiting)
     {
         var timeout = TimeSpan.FromSeconds(server.UpgradeWaitTimeoutSeconds);
         using var deadline = new CancellationTokenSource(timeout);
         using var stopped = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
         // SIGTERM or SIGINT while waiting ends the wait; nothing else can be acted on before there is a server.
         // The watch ends with the wait, so that later signals reach the serve loop.
-        using var waiting = new CancellationTokenSource();
-        var watch = StopOnSignalAsync(signals, stopped, waiting.Token, phases);
+        using var waitOver = new CancellationTokenSource();
+        var watch = StopOnSignalAsync(signals, stopped, waitOver.Token, phases);
         try
         {
-            return await ReceiveAsync(server, phases, timeout, deadline, stopped);
+            return await ReceiveAsync(server, phases, identity, waiting, timeout, deadline, stopped);
         }
         finally
         {
-            await waiting.CancelAsync();
+            await waitOver.CancelAsync();
             await watch;
         }
     }
 
-    private static async Task<SuccessorHandoff> ReceiveAsync(ServerConf server, PhaseLog phases, TimeSpan timeout,
-        CancellationTokenSource deadline, CancellationTokenSource stopped)
+    private static async Task<SuccessorHandoff> ReceiveAsync(ServerConf server, PhaseLog phases, ServiceIdentity? identity,
+        Action waiting, TimeSpan timeout, CancellationTokenSource deadline, CancellationTokenSource stopped)
     {
         Socket connection;
-        using (var listener = UpgradeSocket.Listen(server.UpgradeSock))
+        using (var listener = UpgradeSocket.Listen(server.UpgradeSock, identity))
         {
             phases.Enter(Phase.UpgradeWait, "on {Path}: waiting up to {Timeout:0.###} s for the running instance (send it SIGQUIT)",
                 server.UpgradeSock, timeout.TotalSeconds);
+            waiting();
             try
             {
-                connection = await AcceptTrustedAsync(listener, phases, stopped.Token);
+                connection = await AcceptTrustedAsync(listener, phases, identity, stopped.Token);
             }
             catch (OperationCanceledException)
             {
@@ -93,15 +98,16 @@ public sealed class SuccessorHandoff : IAsyncDisposable
         }
     }
 
-    private static async Task<Socket> AcceptTrustedAsync(Socket listener, PhaseLog phases, CancellationToken cancel)
+    private static async Task<Socket> AcceptTrustedAsync(Socket listener, PhaseLog phases, ServiceIdentity? identity, CancellationToken cancel)
     {
-        var ownUid = Libc.GetUid();
+        var ownUid = Libc.getuid();
         while (true)
         {
             var connection = await listener.AcceptAsync(cancel);
             var peer = PeerCredentials.Of(connection);
-            if (peer.IsTrustedBy(ownUid)) return connection;
-            phases.Log.Warning("refused an upgrade connection from {Peer}: only uid {Uid} or root may hand over listeners", peer, ownUid);
+            // A predecessor that dropped to `user` is as trusted as one running as this process's user.
+            if (peer.IsTrustedBy(ownUid) || peer.Uid == identity?.Uid) return connection;
+            phases.Log.Warning("refused an upgrade connection from {Peer}: only uid {Uid}, the service user or root may hand over listeners", peer, ownUid);
             connection.Dispose();
         }
     }

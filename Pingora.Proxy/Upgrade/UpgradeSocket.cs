@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Pingora.Proxy.Daemon;
 
 namespace Pingora.Proxy.Upgrade;
 
@@ -8,7 +9,8 @@ namespace Pingora.Proxy.Upgrade;
 /// </summary>
 internal static class UpgradeSocket
 {
-    public static Socket Listen(string path)
+    /// <param name="identity">When set, the socket is given to it: a predecessor that dropped to it must connect.</param>
+    public static Socket Listen(string path, ServiceIdentity? identity)
     {
         // A file left by a successor that died, or anything else at that path, would block the bind.
         DeleteIfPresent(path);
@@ -21,6 +23,7 @@ internal static class UpgradeSocket
         {
             socket.Bind(new UnixDomainSocketEndPoint(staging));
             File.SetUnixFileMode(staging, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            identity?.Own(staging);
             socket.Listen(4);
             File.Move(staging, path, overwrite: true);
         }

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Pingora.Proxy.Upgrade;
+namespace Pingora.Proxy.Native;
 
 /// <summary>
 /// A libc call in the upgrade path failed. The message names the call and the errno text; <see cref="Errno"/> lets

@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Mono.Unix.Native;
+using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Native;
+
+namespace Pingora.Proxy.Daemon;
+
+/// <summary>
+/// The foreground side of <c>-d</c>: start this binary again as the daemon (the CLR cannot fork), relay its stderr
+/// while it starts, and exit with the outcome. With daemon_wait_for_ready that is 0 once the daemon reports ready
+/// (SIGUSR1), or non-zero when it exits first or is not ready in time; systemd (Type=forking) reads the pid file
+/// only after this exits, so it must not exit before the daemon has written it.
+/// </summary>
+public static class DaemonLauncher
+{
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, ServerConf server, ServiceIdentity? identity)
+    {
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var readySignal = PosixSignalRegistration.Create((PosixSignal)Libc.SIGUSR1, context =>
+        {
+            context.Cancel = true;
+            ready.TrySetResult();
+        });
+
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardError = true };
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment[DaemonChild.LauncherVariable] = Environment.ProcessId.ToString();
+        using var daemon = Process.Start(start) ?? throw new IOException($"cannot start {Environment.ProcessPath}");
+        var relay = RelayAsync(daemon.StandardError);
+        if (!server.DaemonWaitForReady) return 0;
+
+        // The daemon drops to `user` before it is ready, and an unprivileged process may signal only processes whose
+        // real uid is its own. Take that real uid, keeping the effective root needed to stop the daemon on timeout.
+        if (identity is not null && ServiceIdentity.IsRoot) Syscall.setresuid(identity.Uid, uint.MaxValue, uint.MaxValue);
+
+        var exited = daemon.WaitForExitAsync();
+        var timeout = TimeSpan.FromSeconds(server.DaemonReadyTimeoutSeconds);
+        var first = await Task.WhenAny(ready.Task, exited, Task.Delay(timeout));
+        if (first == ready.Task) return 0;
+        if (first == exited)
+        {
+            await relay;
+            Console.Error.WriteLine($"pingora: the daemon exited with code {daemon.ExitCode} before it was ready");
+            return daemon.ExitCode == 0 ? 1 : daemon.ExitCode;
+        }
+        Console.Error.WriteLine($"pingora: the daemon (pid {daemon.Id}) was not ready within {timeout.TotalSeconds:0.###} s (daemon_ready_timeout_seconds); stopping it");
+        daemon.Kill(entireProcessTree: true);
+        await daemon.WaitForExitAsync();
+        return 1;
+    }
+
+    private static async Task RelayAsync(StreamReader daemonStderr)
+    {
+        while (await daemonStderr.ReadLineAsync() is { } line) await Console.Error.WriteLineAsync(line);
+    }
+}
