@@ -31,6 +31,8 @@ internal sealed class SourceMap
 
     public bool Contains(string canonicalPath) => _entries.ContainsKey(canonicalPath);
 
+    public bool TryGet(string canonicalPath, out SourceLocation location) => _entries.TryGetValue(canonicalPath, out location);
+
     /// <summary>
     /// The location of a node, or for a key that is absent from the file, of its nearest present ancestor; the key
     /// shown is then the ancestor's followed by the missing part (<paramref name="missingDisplay"/> when given, so a

@@ -51,8 +51,17 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
 
     public void Record(NodePath path, YamlNode? key, YamlNode value) => sourceMap.Record(path, key, value);
 
-    public void Fail(YamlNode node, NodePath path, string message) =>
-        diagnostics.Error(SourceLocation.At(node.Start, path), message, path.Canonical);
+    /// <summary>
+    /// Reports a node that cannot be bound. A list or mapping where something else was expected is reported at its
+    /// key: its own first line already belongs to its first child.
+    /// </summary>
+    public void Fail(YamlNode node, NodePath path, string message)
+    {
+        var at = node is not YamlScalarNode && sourceMap.TryGet(path.Canonical, out var recorded)
+            ? recorded
+            : SourceLocation.At(node.Start, path);
+        diagnostics.Error(at, message, path.Canonical);
+    }
 
     /// <summary>
     /// Reads a mapping key as a plain name; anything else (a list or mapping used as a key, an empty key) is an error.
@@ -198,7 +207,7 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
         value = null;
         if (node is not YamlMappingNode map)
         {
-            Fail(node, path, $"expected a mapping of names to {DescribeType(valueType)}, got {Describe(node)}");
+            Fail(node, path, $"expected a mapping, got {Describe(node)}");
             return false;
         }
         // Case-insensitive like the dictionaries YARP's own configuration reader builds: "d1" and "D1" are one key.
@@ -228,7 +237,11 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
         value = null;
         if (node is not YamlSequenceNode sequence)
         {
-            Fail(node, path, $"expected a list of {DescribeType(elementType)}, got {Describe(node)}");
+            // A single value where a list is wanted ("Hosts: example.com") is the usual slip; show the fix.
+            var hint = node is YamlScalarNode { Value: { } text } && scalars.IsScalar(elementType)
+                ? $"; for a list of one write [{text}]"
+                : "";
+            Fail(node, path, $"expected a list, got {Describe(node)}{hint}");
             return false;
         }
         var list = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(elementType))!;

@@ -30,7 +30,7 @@ internal static partial class YamlDocumentReader
             // InvalidOperationException instead of a YamlException; point at the last place it understood.
             var at = parser.LastGood;
             diagnostics.Error(new SourceLocation((int)at.Line, (int)at.Column, "-"),
-                $"invalid YAML after this point (check unclosed brackets and quotes): {e.Message}");
+                $"invalid YAML after this point: look for an unclosed '[', '{{' or quote ({e.GetType().Name})");
             return null;
         }
 
