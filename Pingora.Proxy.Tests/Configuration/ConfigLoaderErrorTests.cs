@@ -538,6 +538,41 @@ public class ConfigLoaderErrorTests
     }
 
     [Test]
+    public void MalformedDestinationAddress_IsAnError()
+    {
+        const string yaml = """
+            listeners:
+              - address: 127.0.0.1:8080
+            ReverseProxy:
+              Clusters:
+                c1:
+                  Destinations:
+                    d1:
+                      Address: 10.0.0.1:5000
+            """;
+        var error = SingleError(yaml);
+        AssertAt(error, 8, 20, "ReverseProxy.Clusters.c1.Destinations.d1.Address");
+        Assert.That(error.Message, Is.EqualTo("expected an absolute http:// or https:// URI, got '10.0.0.1:5000'"));
+    }
+
+    [Test]
+    public void DestinationWithoutAddress_IsReportedByYarpAtTheClusterLine()
+    {
+        const string yaml = """
+            listeners:
+              - address: 127.0.0.1:8080
+            ReverseProxy:
+              Clusters:
+                c1:
+                  Destinations:
+                    d1: { Health: "http://10.0.0.1:5001/" }
+            """;
+        var error = SingleError(yaml);
+        AssertAt(error, 5, 5, "ReverseProxy.Clusters.c1");
+        Assert.That(error.Message, Is.EqualTo("No address found for destination 'd1' on cluster 'c1'."));
+    }
+
+    [Test]
     public void VersionOtherThanOne_IsAnError()
     {
         var error = SingleError("version: 2\nlisteners:\n  - address: 127.0.0.1:8080\n");

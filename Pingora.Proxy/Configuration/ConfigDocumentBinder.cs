@@ -22,7 +22,7 @@ internal static class ConfigDocumentBinder
     {
         "ca_file", "work_stealing", "upstream_keepalive_pool_size", "client_bind_to_ipv4", "client_bind_to_ipv6",
         "upstream_connect_offload_threadpools", "upstream_connect_offload_thread_per_pool",
-        "upstream_debug_ssl_keylog", "listener_tasks_per_fd", "max_retries", "upgrade_sock_connect_accept_max_retries",
+        "upstream_debug_ssl_keylog", "listener_tasks_per_fd", "max_retries",
     }.Select(KeyNames.Normalize).ToHashSet(StringComparer.Ordinal);
 
     public static PingoraConfig Bind(YamlMappingNode? root, string filePath, DiagnosticBag diagnostics, SourceMap sourceMap)

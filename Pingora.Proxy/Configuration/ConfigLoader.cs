@@ -71,6 +71,7 @@ namespace Pingora.Proxy.Configuration;
 // ("hh:mm:ss" or "d.hh:mm:ss"). An unknown key is a warning. Refused, although YARP would take them:
 //   - a route without ClusterId, or naming a cluster that does not exist (YARP would answer 503);
 //   - route and cluster ids that differ only in case (YARP compares them case-insensitively);
+//   - a destination Address or Health that is not an absolute http(s) URI (YARP fails only when forwarding);
 //   - SessionAffinity Policy HashCookie, or no Policy with Enabled: true (YARP's default is HashCookie), because
 //     this build lacks System.IO.Hashing;
 //   - the route keys AuthorizationPolicy, CorsPolicy, RateLimiterPolicy, OutputCachePolicy, TimeoutPolicy and

@@ -23,6 +23,7 @@ internal static class ReverseProxyValidator
         foreach (var cluster in clusters)
         {
             CheckSessionAffinity(cluster, sourceMap, diagnostics);
+            CheckDestinationAddresses(cluster, sourceMap, diagnostics);
             if (cluster.Destinations is null or { Count: 0 } && !diagnostics.HasErrorsWithin(ConfigPaths.Cluster(cluster.ClusterId)))
                 diagnostics.Warning(sourceMap.Locate(ConfigPaths.Cluster(cluster.ClusterId)),
                     $"cluster '{cluster.ClusterId}' has no destinations; requests routed to it will get 503");
@@ -63,6 +64,26 @@ internal static class ReverseProxyValidator
             diagnostics.Error(sourceMap.Locate(path), $"cluster '{route.ClusterId}' is not defined in ReverseProxy.Clusters{hint}");
         }
     }
+
+    /// <summary>
+    /// YARP refuses a missing Address but takes any text, and a malformed one only fails when a request is forwarded.
+    /// </summary>
+    private static void CheckDestinationAddresses(ClusterConfig cluster, SourceMap sourceMap, DiagnosticBag diagnostics)
+    {
+        foreach (var (id, destination) in cluster.Destinations ?? new Dictionary<string, DestinationConfig>())
+        {
+            if (destination is null) continue; // did not bind; already reported
+            var path = $"{ConfigPaths.Cluster(cluster.ClusterId)}.{nameof(ClusterConfig.Destinations)}.{id}";
+            foreach (var (name, address) in new[] { (nameof(DestinationConfig.Address), destination.Address), (nameof(DestinationConfig.Health), destination.Health) })
+            {
+                if (string.IsNullOrEmpty(address) || IsHttpUri(address)) continue;
+                diagnostics.Error(sourceMap.Locate($"{path}.{name}"), $"expected an absolute http:// or https:// URI, got '{address}'");
+            }
+        }
+    }
+
+    private static bool IsHttpUri(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 
     private static void CheckSessionAffinity(ClusterConfig cluster, SourceMap sourceMap, DiagnosticBag diagnostics)
     {

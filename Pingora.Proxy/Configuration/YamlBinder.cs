@@ -32,10 +32,6 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
     public bool TryBindProperty(YamlNode node, PropertyInfo property, NodePath path, out object? value) =>
         TryBind(node, property.PropertyType, _nullability.Create(property), path, out value);
 
-    /// <summary>Binds a node as <paramref name="type"/>; an empty value is refused unless the type is <see cref="Nullable{T}"/>.</summary>
-    public bool TryBind(YamlNode node, Type type, NodePath path, out object? value) =>
-        TryBind(node, type, null, path, out value);
-
     /// <summary>
     /// Binds a mapping's keys into a new object. Keys for which <paramref name="handledElsewhere"/> is true are left
     /// to the caller; <paramref name="otherKeys"/> are offered, besides the properties, when suggesting a fix for an
