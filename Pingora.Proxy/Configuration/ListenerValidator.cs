@@ -1,0 +1,60 @@
+using Pingora.Proxy.Listeners;
+
+namespace Pingora.Proxy.Configuration;
+
+/// <summary>Checks the listeners: each has an address, no address is listened on twice, protocols are known.</summary>
+internal static class ListenerValidator
+{
+    public static bool IsKnownProtocol(string protocol) =>
+        protocol.Equals("http1", StringComparison.OrdinalIgnoreCase) || protocol.Equals("http2", StringComparison.OrdinalIgnoreCase);
+
+    public static void Validate(IReadOnlyList<ListenerConf> listeners, SourceMap sourceMap, DiagnosticBag diagnostics)
+    {
+        if (listeners.Count == 0 && sourceMap.Contains(ConfigPaths.Listeners) && !diagnostics.HasErrorsWithin(ConfigPaths.Listeners))
+            diagnostics.Error(sourceMap.Locate(ConfigPaths.Listeners),
+                "at least one listener is required, or the daemon has nothing to serve");
+
+        // ListenAddress equality is on the normalized endpoint, so "[::]:80" and "[0::0]:80" collide here as they
+        // would at bind time.
+        var firstIndex = new Dictionary<ListenAddress, int>();
+        for (var i = 0; i < listeners.Count; i++)
+        {
+            var listener = listeners[i];
+            if (listener is null) continue; // not a mapping; already reported
+            var path = ConfigPaths.Listener(i);
+            var addressPath = $"{path}.{nameof(ListenerConf.Address)}";
+            if (listener.Address is null)
+            {
+                if (!diagnostics.HasErrorsWithin(addressPath))
+                    diagnostics.Error(sourceMap.Locate(addressPath, "address"), "missing: a listener needs an address such as 0.0.0.0:8080");
+            }
+            else if (firstIndex.TryGetValue(listener.Address, out var first))
+            {
+                var firstLocation = sourceMap.Locate($"{ConfigPaths.Listener(first)}.{nameof(ListenerConf.Address)}");
+                diagnostics.Error(sourceMap.Locate(addressPath),
+                    $"duplicate listener address {listener.Address}: {firstLocation.Key} on line {firstLocation.Line} already listens there");
+            }
+            else firstIndex[listener.Address] = i;
+
+            ValidateProtocols(listener, path, sourceMap, diagnostics);
+            if (listener.Tls is not null) TlsValidator.Validate(listener.Tls, $"{path}.{nameof(ListenerConf.Tls)}", sourceMap, diagnostics);
+        }
+    }
+
+    private static void ValidateProtocols(ListenerConf listener, string listenerPath, SourceMap sourceMap, DiagnosticBag diagnostics)
+    {
+        if (listener.Protocols is not { } protocols) return;
+        var path = $"{listenerPath}.{nameof(ListenerConf.Protocols)}";
+        if (protocols.Count == 0)
+        {
+            diagnostics.Error(sourceMap.Locate(path), "list at least one protocol (http1, http2), or leave protocols out for the default");
+            return;
+        }
+        for (var i = 0; i < protocols.Count; i++)
+        {
+            // http2 without TLS is valid: it is h2c (prior knowledge), so it passes without comment.
+            if (protocols[i] is { } protocol && !IsKnownProtocol(protocol))
+                diagnostics.Error(sourceMap.Locate($"{path}[{i}]"), $"unknown protocol '{protocol}'; use http1 or http2");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+namespace Pingora.Proxy.Configuration;
+
+/// <summary>Range and form checks on the top-level server keys.</summary>
+internal static class ServerConfValidator
+{
+    public static readonly IReadOnlyList<string> LogLevels = ["verbose", "debug", "information", "warning", "error", "fatal"];
+
+    // .NET timers (Task.Delay, CancellationTokenSource.CancelAfter) refuse waits longer than uint.MaxValue - 1 ms;
+    // a larger timeout would pass here and then throw in the middle of an upgrade or shutdown.
+    private const double MaxSeconds = (uint.MaxValue - 1) / 1000.0;
+
+    // Zero is meaningful for these two: exit without waiting for in-flight requests.
+    private static readonly HashSet<string> ZeroAllowed =
+        [nameof(ServerConf.GracePeriodSeconds), nameof(ServerConf.GracefulShutdownTimeoutSeconds)];
+
+    public static void Validate(ServerConf server, SourceMap sourceMap, DiagnosticBag diagnostics)
+    {
+        void Check(bool ok, string property, string message)
+        {
+            if (!ok) diagnostics.Error(sourceMap.Locate(property, KeyNames.ToSnakeCase(property)), message);
+        }
+
+        Check(server.Version == 1, nameof(ServerConf.Version), $"must be 1, got {server.Version}");
+        Check(server.Threads >= 1, nameof(ServerConf.Threads), $"must be at least 1, got {server.Threads}");
+
+        // By reflection so that a *_seconds key added to ServerConf later is covered without touching this file.
+        foreach (var property in typeof(ServerConf).GetProperties())
+        {
+            if (property.PropertyType != typeof(double) || !property.Name.EndsWith("Seconds", StringComparison.Ordinal)) continue;
+            var seconds = (double)property.GetValue(server)!;
+            if (ZeroAllowed.Contains(property.Name))
+                Check(seconds >= 0, property.Name, $"must be 0 or more, got {seconds}");
+            else
+                Check(seconds > 0, property.Name, $"must be greater than 0, got {seconds}");
+            Check(seconds <= MaxSeconds, property.Name, $"must be at most {MaxSeconds:0} (about 49 days, the longest .NET timers wait), got {seconds}");
+        }
+
+        Check(LogLevels.Contains(server.LogLevel ?? "", StringComparer.OrdinalIgnoreCase), nameof(ServerConf.LogLevel),
+            $"must be one of {string.Join(", ", LogLevels)}, got '{server.LogLevel}'");
+        Check(server.StatusPath is null || server.StatusPath.StartsWith('/'), nameof(ServerConf.StatusPath),
+            $"must start with '/', got '{server.StatusPath}'");
+        Check(!string.IsNullOrWhiteSpace(server.PidFile), nameof(ServerConf.PidFile), "must not be empty");
+        Check(!string.IsNullOrWhiteSpace(server.UpgradeSock), nameof(ServerConf.UpgradeSock), "must not be empty");
+    }
+}
