@@ -38,6 +38,11 @@ public sealed class ServerConf
     public double UpgradeWaitTimeoutSeconds { get; set; } = 30;
     /// <summary>How long the predecessor waits, after sending its listeners, for the successor to report it serves.</summary>
     public double UpgradeAckTimeoutSeconds { get; set; } = 30;
+    /// <summary>
+    /// Where the keys that protect session-affinity cookies are kept, so cookies issued before an upgrade still pin
+    /// their client after it. Unset: keys live in memory and affinity resets at each upgrade.
+    /// </summary>
+    public string? SessionAffinityKeysDir { get; set; }
     /// <summary>While draining, how long a connection that has not yet sent its first request may take to send it.</summary>
     public double FirstRequestTimeoutSeconds { get; set; } = 2;
 }

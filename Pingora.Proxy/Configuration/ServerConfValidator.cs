@@ -41,5 +41,10 @@ internal static class ServerConfValidator
             $"must start with '/', got '{server.StatusPath}'");
         Check(!string.IsNullOrWhiteSpace(server.PidFile), nameof(ServerConf.PidFile), "must not be empty");
         Check(!string.IsNullOrWhiteSpace(server.UpgradeSock), nameof(ServerConf.UpgradeSock), "must not be empty");
+        // sockaddr_un holds 108 bytes with the terminating NUL; a longer path fails only at upgrade time.
+        Check(System.Text.Encoding.UTF8.GetByteCount(server.UpgradeSock ?? "") <= 107, nameof(ServerConf.UpgradeSock),
+            "a Unix socket path must be at most 107 bytes");
+        Check(server.SessionAffinityKeysDir is null || server.SessionAffinityKeysDir.Trim().Length > 0,
+            nameof(ServerConf.SessionAffinityKeysDir), "must not be empty when set");
     }
 }

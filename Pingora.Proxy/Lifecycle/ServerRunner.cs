@@ -111,9 +111,11 @@ public sealed class ServerRunner
             // Everything that needs root happens before this: binding, reading TLS keys (in Build), the pid file.
             _host = ProxyHost.Build(_config, _registry!, _connections, _status, Log);
             preparedPidFile = _pidFile.Prepare();
+            if (Server.SessionAffinityKeysDir is { } keys) Directory.CreateDirectory(keys);
             if (_identity is not null)
             {
                 _identity.Own(preparedPidFile);
+                if (Server.SessionAffinityKeysDir is { } keysDir) _identity.Own(keysDir);
                 _identity.Assume();
             }
             await StartAsync();

@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -51,6 +52,12 @@ public sealed class ProxyHost : IAsyncDisposable
                 kestrel.Listen(new RegistryEndPoint(listener), options => ConfigureListener(options, conf, tracker));
             }
         });
+
+        // YARP protects session-affinity cookies with Data Protection. Its default key ring lives in $HOME, which a
+        // daemon should not write to (and cannot after dropping privileges), so choose explicitly.
+        var protection = builder.Services.AddDataProtection().SetApplicationName("pingora");
+        if (config.Server.SessionAffinityKeysDir is { } keys) protection.PersistKeysToFileSystem(new DirectoryInfo(keys));
+        else protection.UseEphemeralDataProtectionProvider();
 
         builder.Services.AddRouting();
         builder.Services.AddReverseProxy().LoadFromMemory(config.Routes, config.Clusters);
