@@ -41,7 +41,7 @@ public sealed class ReloadTests : PingoraTestBase
     {
         var (_, b, config, listener, pingora) = await StartOnAAsync();
         var load = StartMixedLoad(listener, "/echo/load", "/status");
-        await load.WaitUntilAsync(s => s.AnsweredBy("A") >= 50, "50 answers from backend A", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.AnsweredBy("A") >= 50, "50 answers from backend A", pingora);
 
         var cursor = SwitchToB(config, b, pingora);
         await pingora.WaitForLineAsync(ReloadOk, Timeouts.Phase, cursor);
@@ -52,7 +52,7 @@ public sealed class ReloadTests : PingoraTestBase
                 "after phase=reload ok every new request goes to B\n" + pingora.LastLines());
         }
         var beforeStop = load.Snapshot().AnsweredBy("B");
-        await load.WaitUntilAsync(s => s.AnsweredBy("B") >= beforeStop + 50, "50 more answers from backend B", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.AnsweredBy("B") >= beforeStop + 50, "50 more answers from backend B", pingora);
         var result = await load.StopAsync();
 
         AssertNoFailures(result, pingora);
@@ -67,7 +67,7 @@ public sealed class ReloadTests : PingoraTestBase
     {
         var (a, b, config, listener, pingora) = await StartOnAAsync();
         var load = StartMixedLoad(listener, "/echo/load", "/status");
-        await load.WaitUntilAsync(s => s.AnsweredBy("A") >= 50, "50 answers from backend A", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.AnsweredBy("A") >= 50, "50 answers from backend A", pingora);
 
         // Broken, and pointing at B: if any of it were applied, B would start answering.
         config.Clusters.Clear();
@@ -88,7 +88,7 @@ public sealed class ReloadTests : PingoraTestBase
         Assert.That(b.RequestCount, Is.Zero, "no part of the rejected file may be applied");
         Assert.That((await client.GetStatusAsync(listener.Url("/status"))).State, Is.EqualTo("serving"));
         var answeredByA = load.Snapshot().AnsweredBy("A");
-        await load.WaitUntilAsync(s => s.AnsweredBy("A") >= answeredByA + 50, "50 more answers from backend A", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.AnsweredBy("A") >= answeredByA + 50, "50 more answers from backend A", pingora);
 
         // The process is not wedged: fixing the file and reloading again works.
         config.RawServerValues.Remove("log_level");

@@ -18,7 +18,7 @@ public sealed class UpgradeFailureTests : PingoraTestBase
         var proxy = await StartProxyAsync(c => c.UpgradeAckTimeoutSeconds = 3);
         var predecessor = proxy.Pingora;
         var load = StartMixedLoad(proxy.Listener);
-        await load.WaitUntilAsync(s => s.AnsweredBy(predecessor.Pid) >= AnswersPerStep, "answers from the predecessor", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.AnsweredBy(predecessor.Pid) >= AnswersPerStep, "answers from the predecessor", predecessor);
 
         // The test hook makes the successor SIGSTOP itself once it holds the fds and before it accepts anything,
         // so the kill below lands at exactly that point rather than somewhere racy.
@@ -31,8 +31,8 @@ public sealed class UpgradeFailureTests : PingoraTestBase
         await predecessor.WaitForPhaseAsync("handoff-failed", Timeouts.AfterConfigured(proxy.Config.UpgradeAckTimeoutSeconds));
         AssertPhaseOrder(predecessor, "handoff-connected", "handoff-sent", "handoff-failed");
         var afterFailure = load.Snapshot().AnsweredBy(predecessor.Pid);
-        await load.WaitUntilAsync(s => s.AnsweredBy(predecessor.Pid) >= afterFailure + AnswersPerStep,
-            "the predecessor answering after the failed handoff", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.AnsweredBy(predecessor.Pid) >= afterFailure + AnswersPerStep,
+            "the predecessor answering after the failed handoff", predecessor, doomed);
         using (Assert.EnterMultipleScope())
         {
             Assert.That(predecessor.FindPhase("stop-accepting"), Is.Null, "a failed handoff must not stop accepting\n" + predecessor.LastLines());
@@ -46,7 +46,7 @@ public sealed class UpgradeFailureTests : PingoraTestBase
         var cursor = predecessor.LineCount;
         var successor = await UpgradeAsync(predecessor, proxy.Config, UpgradeOrder.SuccessorFirst);
         Assert.That(predecessor.FindPhase("handoff-failed", cursor), Is.Null, predecessor.LastLines());
-        await load.WaitUntilAsync(s => s.AnsweredBy(successor.Pid) >= AnswersPerStep, "answers from the second successor", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.AnsweredBy(successor.Pid) >= AnswersPerStep, "answers from the second successor", predecessor, successor);
         await AwaitPredecessorExitAsync(predecessor, proxy.Config);
         var result = await load.StopAsync();
 
@@ -77,7 +77,7 @@ public sealed class UpgradeFailureTests : PingoraTestBase
         var proxy = await StartProxyAsync(c => c.UpgradeConnectTimeoutSeconds = 1.5);
         var predecessor = proxy.Pingora;
         var load = StartMixedLoad(proxy.Listener);
-        await load.WaitUntilAsync(s => s.AnsweredBy(predecessor.Pid) >= AnswersPerStep, "answers from the predecessor", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.AnsweredBy(predecessor.Pid) >= AnswersPerStep, "answers from the predecessor", predecessor);
 
         // An operator edits the file, breaks it, and upgrades anyway.
         proxy.Config.Route("all").ClusterId = "nope";
@@ -94,8 +94,8 @@ public sealed class UpgradeFailureTests : PingoraTestBase
         predecessor.Signal(Signals.SIGQUIT);
         await predecessor.WaitForPhaseAsync("handoff-failed", Timeouts.AfterConfigured(proxy.Config.UpgradeConnectTimeoutSeconds));
         var afterFailure = load.Snapshot().AnsweredBy(predecessor.Pid);
-        await load.WaitUntilAsync(s => s.AnsweredBy(predecessor.Pid) >= afterFailure + AnswersPerStep,
-            "the predecessor answering after the failed upgrade", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.AnsweredBy(predecessor.Pid) >= afterFailure + AnswersPerStep,
+            "the predecessor answering after the failed upgrade", predecessor, successor);
         var result = await load.StopAsync();
 
         AssertNoFailures(result, predecessor, successor);

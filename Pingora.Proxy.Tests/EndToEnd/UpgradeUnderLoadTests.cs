@@ -18,13 +18,13 @@ public sealed class UpgradeUnderLoadTests : PingoraTestBase
         var proxy = await StartProxyAsync();
         var predecessor = proxy.Pingora;
         var load = StartMixedLoad(proxy.Listener);
-        await load.WaitUntilAsync(s => s.AnsweredBy(predecessor.Pid) >= AnswersPerStep, "answers from the predecessor", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.AnsweredBy(predecessor.Pid) >= AnswersPerStep, "answers from the predecessor", predecessor);
 
         var successor = await UpgradeAsync(predecessor, proxy.Config, order);
-        await load.WaitUntilAsync(s => s.AnsweredBy(successor.Pid) >= AnswersPerStep, "answers from the successor", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.AnsweredBy(successor.Pid) >= AnswersPerStep, "answers from the successor", predecessor, successor);
         await AwaitPredecessorExitAsync(predecessor, proxy.Config);
         var before = load.Snapshot().Successes;
-        await load.WaitUntilAsync(s => s.Successes >= before + AnswersPerStep, "answers after the predecessor exited", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.Successes >= before + AnswersPerStep, "answers after the predecessor exited", predecessor, successor);
         var result = await load.StopAsync();
 
         AssertNoFailures(result, predecessor, successor);
@@ -44,7 +44,7 @@ public sealed class UpgradeUnderLoadTests : PingoraTestBase
         var proxy = await StartProxyAsync();
         var generations = new List<PingoraProcess> { proxy.Pingora };
         var load = StartMixedLoad(proxy.Listener);
-        await load.WaitUntilAsync(s => s.AnsweredBy(proxy.Pingora.Pid) >= AnswersPerStep, "answers from generation 0", Timeouts.Phase);
+        await WaitForLoadAsync(load, s => s.AnsweredBy(proxy.Pingora.Pid) >= AnswersPerStep, "answers from generation 0", proxy.Pingora);
 
         for (var generation = 1; generation <= 3; generation++)
         {
@@ -53,7 +53,7 @@ public sealed class UpgradeUnderLoadTests : PingoraTestBase
             var order = generation % 2 == 1 ? UpgradeOrder.SuccessorFirst : UpgradeOrder.SignalFirst;
             var successor = await UpgradeAsync(predecessor, proxy.Config, order);
             generations.Add(successor);
-            await load.WaitUntilAsync(s => s.AnsweredBy(successor.Pid) >= AnswersPerStep, $"answers from generation {generation}", Timeouts.Phase);
+            await WaitForLoadAsync(load, s => s.AnsweredBy(successor.Pid) >= AnswersPerStep, $"answers from generation {generation}", predecessor, successor);
             await AwaitPredecessorExitAsync(predecessor, proxy.Config);
             AssertPidFileNames(proxy.Config, successor, $"after upgrade {generation}");
         }

@@ -10,7 +10,7 @@ namespace Pingora.Proxy.Tests.Harness;
 /// and its failure names what was awaited and shows the process's last lines. Disposing kills the process with
 /// SIGKILL if it is still alive.
 /// </summary>
-public sealed partial class PingoraProcess : IAsyncDisposable
+public sealed class PingoraProcess : IAsyncDisposable
 {
     private const int FailureContextLines = 40;
 
@@ -29,13 +29,10 @@ public sealed partial class PingoraProcess : IAsyncDisposable
     /// <summary>For messages: "pingora[1234] -u -c /tmp/.../pingora.yaml".</summary>
     public string Name { get; }
 
-    public DateTimeOffset StartedAt { get; }
-
     private PingoraProcess(Process process, string executableName, string arguments, string? followLogFile)
     {
         _process = process;
         Pid = process.Id;
-        StartedAt = DateTimeOffset.UtcNow;
         Name = $"{executableName}[{Pid}] {arguments}".TrimEnd();
 
         _exited = WatchExitAsync();

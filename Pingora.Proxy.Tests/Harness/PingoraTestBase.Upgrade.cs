@@ -35,23 +35,29 @@ public abstract partial class PingoraTestBase
     }
 
     /// <summary>Awaits a successful handoff on both sides and checks each side's phases came in order.</summary>
-    protected async Task AwaitHandoffAsync(PingoraProcess predecessor, PingoraProcess successor, TestConfig config)
+    /// <param name="predecessorFromLine">The predecessor's line count before this attempt's SIGQUIT: lines of an
+    /// earlier, failed attempt must not count for or against this one.</param>
+    protected async Task AwaitHandoffAsync(PingoraProcess predecessor, PingoraProcess successor, TestConfig config,
+        int predecessorFromLine = 0)
     {
         await successor.WaitForPhaseAsync("upgrade-received", Timeouts.Startup + Timeouts.AfterConfigured(config.UpgradeConnectTimeoutSeconds));
         await successor.WaitForPhaseAsync("serving", Timeouts.Phase);
-        await predecessor.WaitForPhaseAsync("handoff-acknowledged", Timeouts.AfterConfigured(config.UpgradeAckTimeoutSeconds));
+        await predecessor.WaitForPhaseAsync("handoff-acknowledged", Timeouts.AfterConfigured(config.UpgradeAckTimeoutSeconds), predecessorFromLine);
         await successor.WaitForPhaseAsync("upgrade-committed", Timeouts.Phase);
         AssertPhaseOrder(successor, "upgrade-wait", "upgrade-received", "serving", "upgrade-committed");
-        AssertPhaseOrder(predecessor, "serving", "handoff-connected", "handoff-sent", "handoff-acknowledged");
-        Assert.That(predecessor.FindPhase("handoff-failed"), Is.Null, () => $"the handoff failed\n{Diagnostics(predecessor, successor)}");
+        AssertPhaseOrder(predecessor, "serving");
+        AssertPhaseOrder(predecessor, predecessorFromLine, "handoff-connected", "handoff-sent", "handoff-acknowledged");
+        Assert.That(predecessor.FindPhase("handoff-failed", predecessorFromLine), Is.Null,
+            () => $"the handoff failed\n{Diagnostics(predecessor, successor)}");
     }
 
     /// <summary>A complete upgrade: successor serving and committed, predecessor acknowledged. The predecessor is
     /// still draining when this returns; see <see cref="AwaitPredecessorExitAsync"/>.</summary>
     protected async Task<PingoraProcess> UpgradeAsync(PingoraProcess predecessor, TestConfig config, UpgradeOrder order)
     {
+        var from = predecessor.LineCount;
         var successor = await StartUpgradeAsync(predecessor, config, order);
-        await AwaitHandoffAsync(predecessor, successor, config);
+        await AwaitHandoffAsync(predecessor, successor, config, from);
         return successor;
     }
 
@@ -62,7 +68,9 @@ public abstract partial class PingoraTestBase
         await predecessor.WaitForPhaseAsync("stop-accepting", Timeouts.AfterConfigured(config.CloseTimeoutSeconds));
         var code = await predecessor.WaitForExitAsync(Timeouts.AfterConfigured(config.GracePeriodSeconds));
         Assert.That(code, Is.Zero, () => $"the predecessor's exit code\n{predecessor.LastLines()}");
-        AssertPhaseOrder(predecessor, "handoff-acknowledged", "stop-accepting", "drain", "drained", "exit");
+        var acknowledged = predecessor.FindPhase("handoff-acknowledged");
+        Assert.That(acknowledged, Is.Not.Null, () => $"{predecessor.Name} exited after an upgrade it never saw acknowledged\n{predecessor.LastLines()}");
+        AssertPhaseOrder(predecessor, acknowledged!.Index, "handoff-acknowledged", "stop-accepting", "drain", "drained", "exit");
         AssertExitLogged(predecessor, 0);
     }
 }

@@ -143,6 +143,21 @@ public abstract partial class PingoraTestBase
             Paths = paths.Length > 0 ? paths : ["/status", "/echo/load"],
         });
 
+    /// <summary>Awaits a condition on the load's counters (bounded by <see cref="Timeouts.Phase"/>); on failure the
+    /// message shows the load summary and the last lines of <paramref name="processes"/>.</summary>
+    protected static async Task<LoadSnapshot> WaitForLoadAsync(LoadClient load, Func<LoadSnapshot, bool> condition, string what,
+        params PingoraProcess[] processes)
+    {
+        try
+        {
+            return await load.WaitUntilAsync(condition, what, Timeouts.Phase);
+        }
+        catch (HarnessTimeoutException e)
+        {
+            throw new HarnessTimeoutException(e.Message + "\n" + Diagnostics(processes));
+        }
+    }
+
     /// <summary>The last lines of each process, for assertion messages.</summary>
     protected static string Diagnostics(params PingoraProcess[] processes) =>
         string.Join("\n", processes.Select(p => p.LastLines()));
@@ -158,18 +173,23 @@ public abstract partial class PingoraTestBase
     }
 
     /// <summary>Asserts that each phase was logged, in this order.</summary>
-    protected static void AssertPhaseOrder(PingoraProcess process, params string[] phases)
+    protected static void AssertPhaseOrder(PingoraProcess process, params string[] phases) =>
+        AssertPhaseOrder(process, 0, phases);
+
+    /// <summary>Asserts that each phase was logged, in this order, at or after line <paramref name="fromLine"/>
+    /// (a retried upgrade must be judged on its own lines, not the failed attempt's).</summary>
+    protected static void AssertPhaseOrder(PingoraProcess process, int fromLine, params string[] phases)
     {
-        var previous = -1;
-        var previousPhase = "";
+        var previous = fromLine - 1;
+        var previousPhase = $"line {fromLine}";
         foreach (var phase in phases)
         {
-            var line = process.FindPhase(phase);
+            var line = process.FindPhase(phase, fromLine);
             Assert.That(line, Is.Not.Null, () => $"{process.Name} never logged phase={phase}\n{process.LastLines()}");
             Assert.That(line!.Index, Is.GreaterThan(previous),
-                () => $"{process.Name} logged phase={phase} before phase={previousPhase}\n{process.LastLines()}");
+                () => $"{process.Name} logged phase={phase} before {previousPhase}\n{process.LastLines()}");
             previous = line.Index;
-            previousPhase = phase;
+            previousPhase = "phase=" + phase;
         }
     }
 

@@ -90,7 +90,7 @@ public sealed class ProcessChecks
     [Test]
     public async Task A_timed_out_wait_names_what_it_awaited_and_shows_the_last_lines()
     {
-        var p = Shell("echo 'some context line'; sleep 30");
+        var p = Shell("echo 'some context line'; exec sleep 30");
         await p.WaitForLineAsync("some context", TimeSpan.FromSeconds(10));
 
         var clock = Stopwatch.StartNew();
@@ -112,7 +112,7 @@ public sealed class ProcessChecks
     [Test]
     public async Task WaitForExit_is_bounded()
     {
-        var p = Shell("sleep 30");
+        var p = Shell("exec sleep 30");
         var failure = await Assert.ThrowsAsync<HarnessTimeoutException>(() => p.WaitForExitAsync(TimeSpan.FromMilliseconds(200)));
         Assert.That(failure!.Message, Does.Contain("to exit"));
     }
@@ -159,7 +159,7 @@ public sealed class ProcessChecks
     [Test]
     public async Task Dispose_kills_a_running_process()
     {
-        var p = Shell("trap '' TERM INT QUIT HUP; sleep 30");
+        var p = Shell("trap '' TERM INT QUIT HUP; exec sleep 30");
         await Task.Yield();
         var pid = p.Pid;
         Assert.That(Signals.Exists(pid), Is.True);
