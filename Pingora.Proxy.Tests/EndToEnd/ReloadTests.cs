@@ -1,0 +1,107 @@
+using System.Text.RegularExpressions;
+using NUnit.Framework;
+using Pingora.Proxy.Tests.Harness;
+
+namespace Pingora.Proxy.Tests.EndToEnd;
+
+/// <summary>SIGHUP re-reads routes and clusters and applies them without dropping a request; a bad file is rejected
+/// and the old routes keep working.</summary>
+[TestFixture]
+[Category("EndToEnd")]
+public sealed class ReloadTests : PingoraTestBase
+{
+    private static readonly Regex ReloadOk = PingoraProcess.PhasePattern("reload", "ok");
+    private static readonly Regex ReloadRejected = PingoraProcess.PhasePattern("reload", "rejected");
+
+    private async Task<(TestBackend A, TestBackend B, TestConfig Config, ListenerSpec Listener, PingoraProcess Pingora)> StartOnAAsync()
+    {
+        var a = await StartBackendAsync("A");
+        var b = await StartBackendAsync("B");
+        var config = NewConfig();
+        var listener = config.AddListener();
+        config.AddRoute("r1", "c1", "/echo/{**rest}");
+        config.AddCluster("c1", a);
+        var pingora = await StartServingAsync(config);
+        return (a, b, config, listener, pingora);
+    }
+
+    /// <summary>Points route r1 at backend B and sends SIGHUP; returns the line cursor from before the signal.</summary>
+    private static int SwitchToB(TestConfig config, TestBackend b, PingoraProcess pingora)
+    {
+        config.Clusters.Clear();
+        config.AddCluster("c1", b);
+        config.Write();
+        var cursor = pingora.LineCount;
+        pingora.Signal(Signals.SIGHUP);
+        return cursor;
+    }
+
+    [Test]
+    public async Task Sighup_switches_a_route_to_another_backend_under_load_without_a_failure()
+    {
+        var (_, b, config, listener, pingora) = await StartOnAAsync();
+        var load = StartMixedLoad(listener, "/echo/load", "/status");
+        await WaitForLoadAsync(load, s => s.AnsweredBy("A") >= 50, "50 answers from backend A", pingora);
+
+        var cursor = SwitchToB(config, b, pingora);
+        await pingora.WaitForLineAsync(ReloadOk, Timeouts.Phase, cursor);
+        var client = NewClient();
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.That((await client.GetEchoAsync(listener.Url($"/echo/after-reload/{i}"))).Backend, Is.EqualTo("B"),
+                "after phase=reload ok every new request goes to B\n" + pingora.LastLines());
+        }
+        var beforeStop = load.Snapshot().AnsweredBy("B");
+        await WaitForLoadAsync(load, s => s.AnsweredBy("B") >= beforeStop + 50, "50 more answers from backend B", pingora);
+        var result = await load.StopAsync();
+
+        AssertNoFailures(result, pingora);
+        Assert.That(result.AnsweredBy(pingora.Pid), Is.GreaterThan(0), result.Summary());
+        Assert.That(pingora.FindLine(ReloadRejected), Is.Null, pingora.LastLines());
+        Assert.That(pingora.HasExited, Is.False, "a reload must not restart the process");
+    }
+
+    [TestCase("syntax error")]
+    [TestCase("missing cluster")]
+    public async Task Sighup_with_a_broken_file_is_rejected_and_the_old_routes_keep_working(string breakage)
+    {
+        var (a, b, config, listener, pingora) = await StartOnAAsync();
+        var load = StartMixedLoad(listener, "/echo/load", "/status");
+        await WaitForLoadAsync(load, s => s.AnsweredBy("A") >= 50, "50 answers from backend A", pingora);
+
+        // Broken, and pointing at B: if any of it were applied, B would start answering.
+        config.Clusters.Clear();
+        config.AddCluster("c1", b);
+        if (breakage == "syntax error") config.RawServerValues["log_level"] = "information: verbose";
+        else config.Route("r1").ClusterId = "nope";
+        config.Write();
+        var cursor = pingora.LineCount;
+        pingora.Signal(Signals.SIGHUP);
+
+        await pingora.WaitForLineAsync(ReloadRejected, Timeouts.Phase, cursor);
+        // "Logged with the error": the error names the file, on the rejected line or a line next to it.
+        await pingora.WaitForLineAsync(config.Path, Timeouts.Phase, cursor);
+
+        var client = NewClient();
+        Assert.That((await client.GetEchoAsync(listener.Url("/echo/after-rejected"))).Backend, Is.EqualTo("A"),
+            "the old routes stay in force\n" + pingora.LastLines());
+        Assert.That(b.RequestCount, Is.Zero, "no part of the rejected file may be applied");
+        Assert.That((await client.GetStatusAsync(listener.Url("/status"))).State, Is.EqualTo("serving"));
+        var answeredByA = load.Snapshot().AnsweredBy("A");
+        await WaitForLoadAsync(load, s => s.AnsweredBy("A") >= answeredByA + 50, "50 more answers from backend A", pingora);
+
+        // The process is not wedged: fixing the file and reloading again works.
+        config.RawServerValues.Remove("log_level");
+        config.Route("r1").ClusterId = "c1";
+        config.Write();
+        cursor = pingora.LineCount;
+        pingora.Signal(Signals.SIGHUP);
+        await pingora.WaitForLineAsync(ReloadOk, Timeouts.Phase, cursor);
+        Assert.That((await client.GetEchoAsync(listener.Url("/echo/after-fix"))).Backend, Is.EqualTo("B"), pingora.LastLines());
+
+        var result = await load.StopAsync();
+        AssertNoFailures(result, pingora);
+        Assert.That(a.RequestCount, Is.GreaterThan(0));
+        Assert.That(pingora.HasExited, Is.False);
+    }
+}
