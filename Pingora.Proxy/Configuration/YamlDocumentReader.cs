@@ -21,7 +21,7 @@ internal static partial class YamlDocumentReader
         }
         catch (YamlException e)
         {
-            diagnostics.Error(new SourceLocation((int)e.Start.Line, (int)e.Start.Column, "-"), Describe(e));
+            diagnostics.Error(new SourceLocation((int)e.Start.Line, (int)e.Start.Column, KeyPathAt(text, e.Start)), Describe(e));
             return null;
         }
         catch (Exception e)
@@ -57,6 +57,64 @@ internal static partial class YamlDocumentReader
             return $"duplicate key '{duplicate.Groups[1].Value}'";
         if (message.Length > 0) message = char.ToLowerInvariant(message[0]) + message[1..];
         return $"invalid YAML: {message}";
+    }
+
+    /// <summary>
+    /// The written key path of the mapping key that starts at <paramref name="mark"/> (a duplicate key is reported
+    /// only by position), found by reading the events again up to it; "-" when no key starts there.
+    /// </summary>
+    private static string KeyPathAt(string text, Mark mark)
+    {
+        // One frame per open mapping or sequence: its path, and for a mapping the last key read and whether the
+        // next scalar is a key; for a sequence the index of the next item.
+        var frames = new Stack<(string Path, bool IsMapping, bool ExpectKey, string Key, int Index)>();
+        string ChildPath()
+        {
+            if (frames.Count == 0) return "";
+            var (path, isMapping, _, key, index) = frames.Peek();
+            var segment = isMapping ? key : $"[{index}]";
+            return path.Length == 0 || segment.StartsWith('[') ? path + segment : $"{path}.{segment}";
+        }
+        void ValueDone()
+        {
+            if (frames.Count == 0) return;
+            var top = frames.Pop();
+            frames.Push(top.IsMapping ? top with { ExpectKey = true } : top with { Index = top.Index + 1 });
+        }
+
+        var parser = new Parser(new StringReader(text));
+        try
+        {
+            while (parser.MoveNext())
+            {
+                switch (parser.Current)
+                {
+                    case Scalar scalar when frames.Count > 0 && frames.Peek() is { IsMapping: true, ExpectKey: true } mapping:
+                        frames.Pop();
+                        frames.Push(mapping with { ExpectKey = false, Key = scalar.Value });
+                        if (scalar.Start.Line == mark.Line && scalar.Start.Column == mark.Column) return ChildPath();
+                        break;
+                    case Scalar or AnchorAlias:
+                        ValueDone();
+                        break;
+                    case MappingStart:
+                        frames.Push((ChildPath(), true, true, "", 0));
+                        break;
+                    case SequenceStart:
+                        frames.Push((ChildPath(), false, false, "", 0));
+                        break;
+                    case MappingEnd or SequenceEnd:
+                        frames.Pop();
+                        ValueDone();
+                        break;
+                }
+            }
+        }
+        catch (YamlException)
+        {
+            // A syntax error before the mark: no key to name.
+        }
+        return "-";
     }
 
     [GeneratedRegex("^Duplicate key (.*)$")]

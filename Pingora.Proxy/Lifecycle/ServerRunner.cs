@@ -133,6 +133,7 @@ public sealed class ServerRunner
         else
         {
             _pidFile.Commit(preparedPidFile);
+            LogServing();
             NotifyLauncher();
         }
         return await ServeAsync();
@@ -156,6 +157,11 @@ public sealed class ServerRunner
         }
         await _host!.StartAsync(CancellationToken.None);
         _status.State = "serving";
+    }
+
+    /// <summary>Logged once the pid file names this process (or, for a successor, just before it reports Ready).</summary>
+    private void LogServing()
+    {
         _phases.Enter(Phase.Serving, "pid {Pid} on {Listeners}{Identity}", _status.Pid,
             string.Join(", ", _registry!.Listeners.Select(l => l.Address)), _identity is null ? "" : $" as {_identity.User}");
     }
@@ -166,6 +172,7 @@ public sealed class ServerRunner
     /// </summary>
     private async Task<bool> CompleteUpgradeAsync(SuccessorHandoff predecessor, string prepared)
     {
+        LogServing();
         if (!await predecessor.ReportReadyAndAwaitCommitAsync(TimeSpan.FromSeconds(Server.UpgradeAckTimeoutSeconds)))
         {
             PidFile.Discard(prepared);
