@@ -55,6 +55,7 @@ public sealed record CommandLine(string ConfigPath, bool Daemon, bool Upgrade, b
                         case 'h': help = true; break;
                         case 'V': version = true; break;
                         case 'c' when k == arg.Length - 1: config = Value(args, ref i, "-c"); break;
+                        case 'c': throw new UsageException($"-c takes a file name, so it must come last in '{arg}'");
                         default: throw new UsageException($"unknown flag '-{arg[k]}' in '{arg}'");
                     }
                 }
