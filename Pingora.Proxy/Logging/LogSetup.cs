@@ -2,23 +2,26 @@ using Microsoft.Extensions.Logging;
 using Pingora.Proxy.Configuration;
 using Serilog;
 using Serilog.Events;
+using Serilog.Formatting.Display;
 
 namespace Pingora.Proxy;
 
 /// <summary>The daemon's one logger: the error_log file when configured, else stderr; ASP.NET Core and YARP feed it.</summary>
 public static class LogSetup
 {
-    private const string Template = "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] pingora[{ProcessId}] {Message:lj}{NewLine}{Exception}";
+    private const string Template = "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] pingora[{ProcessId}] {Message:l}{NewLine}{Exception}";
 
     public static Serilog.Core.Logger Create(ServerConf server)
     {
+        var level = Level(server.LogLevel);
         var config = new LoggerConfiguration()
-            .MinimumLevel.Is(Level(server.LogLevel))
+            .MinimumLevel.Is(level)
             .Enrich.WithProperty("ProcessId", Environment.ProcessId);
+        var format = new OneLineWarnings(new MessageTemplateTextFormatter(Template), traces: level <= LogEventLevel.Debug);
         return string.IsNullOrEmpty(server.ErrorLog)
-            ? config.WriteTo.Console(outputTemplate: Template, standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger()
+            ? config.WriteTo.Console(format, standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger()
             // shared: during an upgrade two processes append to the same file.
-            : config.WriteTo.File(server.ErrorLog, outputTemplate: Template, shared: true).CreateLogger();
+            : config.WriteTo.File(format, server.ErrorLog, shared: true).CreateLogger();
     }
 
     /// <summary>
