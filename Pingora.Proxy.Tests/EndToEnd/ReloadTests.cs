@@ -104,4 +104,23 @@ public sealed class ReloadTests : PingoraTestBase
         Assert.That(a.RequestCount, Is.GreaterThan(0));
         Assert.That(pingora.HasExited, Is.False);
     }
+
+    [Test]
+    public async Task Sighup_applies_routes_and_reports_server_and_listener_changes_as_needing_an_upgrade()
+    {
+        var (_, b, config, listener, pingora) = await StartOnAAsync();
+        config.GracePeriodSeconds += 1;
+        var added = config.AddListener();
+        var cursor = SwitchToB(config, b, pingora);
+
+        var warning = await pingora.WaitForLineAsync("take effect with an upgrade", Timeouts.Phase, cursor);
+        Assert.That(warning.Text, Does.Contain("grace_period_seconds").And.Contain("listeners"), pingora.LastLines());
+        await pingora.WaitForLineAsync(ReloadOk, Timeouts.Phase, cursor);
+        Assert.That((await NewClient().GetEchoAsync(listener.Url("/echo/after"))).Backend, Is.EqualTo("B"),
+            "routes and clusters are applied all the same\n" + pingora.LastLines());
+        using var probe = new System.Net.Sockets.TcpClient();
+        var refused = await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => probe.ConnectAsync("127.0.0.1", added.Port));
+        Assert.That(refused!.SocketErrorCode, Is.EqualTo(System.Net.Sockets.SocketError.ConnectionRefused),
+            "a listener added by a reload is not bound before an upgrade");
+    }
 }

@@ -111,6 +111,14 @@ public abstract partial class PingoraTestBase
         return process;
     }
 
+    /// <summary>Starts another executable (a wrapper such as setpriv in front of pingora), tracked for teardown.</summary>
+    protected PingoraProcess StartTracked(string executable, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
+    {
+        var process = PingoraProcess.Start(executable, args, env);
+        _processes.Add(process);
+        return process;
+    }
+
     /// <summary>Starts the daemon on the config's file (written by the caller) with <c>-c FILE</c> plus
     /// <paramref name="extraArgs"/>, following its error_log if it has one.</summary>
     protected PingoraProcess StartPingora(TestConfig config, IReadOnlyDictionary<string, string>? env = null, params string[] extraArgs) =>
