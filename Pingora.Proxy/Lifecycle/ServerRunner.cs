@@ -225,7 +225,9 @@ public sealed class ServerRunner
                     Log.Information("SIGINT: exiting at once");
                     return Exit(0);
                 case Signal.Terminate:
+                    // A handoff still running is using the listener fds; let it end before the drain closes them.
                     await handoffCancel.CancelAsync();
+                    if (handoff is not null) await handoff;
                     await DrainAsync("SIGTERM", TimeSpan.FromSeconds(Server.GracefulShutdownTimeoutSeconds));
                     return Exit(0);
                 case Signal.Reload when handedOver is null:
