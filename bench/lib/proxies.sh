@@ -1,0 +1,126 @@
+# shellcheck shell=bash
+# The proxies compared by compare.sh, each forwarding everything to the upstream on UPSTREAM_PORT, listening on
+# 127.0.0.1:H1_PORT (HTTP/1.1) and 127.0.0.1:H2_PORT (cleartext HTTP/2 with prior knowledge, "h2c"). One runs at a
+# time. Each keeps its defaults except: no access log, and the upstream connections kept alive (nginx needs
+# proxy_http_version 1.1 and an upstream keepalive pool for that; the others pool by default).
+
+# available_proxies: the proxies this machine can run.
+available_proxies() {
+    echo pingora plainyarp
+    command -v nginx >/dev/null && echo nginx
+    command -v haproxy >/dev/null && echo haproxy
+    return 0
+}
+
+proxy_version() {
+    case $1 in
+        pingora) echo "pingora $("$PINGORA_BIN" -V 2>&1 | head -1 | sed 's/^pingora //') ($PINGORA_BIN)" ;;
+        plainyarp) echo "bench/PlainYarp (YARP 2.1.0, .NET $(dotnet --list-runtimes | sed -n 's/^Microsoft.AspNetCore.App \([0-9.]*\).*/\1/p' | tail -1))" ;;
+        nginx) echo "nginx $(nginx -v 2>&1 | sed 's:.*nginx/::'), worker_processes auto" ;;
+        haproxy) echo "haproxy $(haproxy -v | head -1 | awk '{ print $3 }'), default nbthread" ;;
+    esac
+}
+
+# prepare_proxies NAME...: builds and writes the configuration of each, once per run.
+prepare_proxies() {
+    local name
+    for name in "$@"; do
+        mkdir -p "$WORK/$name"
+        case $name in
+            pingora) write_pingora_conf "$WORK/pingora/pingora.yaml" "$H1_PORT" "$UPSTREAM_PORT" "$H2_PORT" ;;
+            plainyarp) PLAINYARP_EXE=$(build_bench_project PlainYarp) ;;
+            nginx) write_nginx_proxy_conf "$WORK/nginx/nginx.conf" ;;
+            haproxy) write_haproxy_conf "$WORK/haproxy/haproxy.cfg" ;;
+            *) die "unknown proxy $name (known: pingora plainyarp nginx haproxy)" ;;
+        esac
+    done
+}
+
+write_nginx_proxy_conf() {
+    cat >"$1" <<CONF
+worker_processes auto;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    upstream upstream {
+        server 127.0.0.1:$UPSTREAM_PORT;
+        keepalive 128;
+        keepalive_requests 10000000;
+    }
+    server {
+        listen 127.0.0.1:$H1_PORT backlog=4096;
+        listen 127.0.0.1:$H2_PORT http2 backlog=4096;
+        location / {
+            proxy_pass http://upstream;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+CONF
+    nginx -t -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$1" >"$WORK/nginx/conf-test.log" 2>&1 ||
+        { cat "$WORK/nginx/conf-test.log" >&2; die "nginx -t failed"; }
+}
+
+write_haproxy_conf() {
+    cat >"$1" <<CONF
+global
+    # maxconn: derived from the fd limit (ulimit -n)
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend bench
+    bind 127.0.0.1:$H1_PORT
+    bind 127.0.0.1:$H2_PORT proto h2
+    default_backend upstream
+backend upstream
+    server one 127.0.0.1:$UPSTREAM_PORT
+CONF
+    haproxy -c -f "$1" >"$WORK/haproxy/conf-test.log" 2>&1 || { cat "$WORK/haproxy/conf-test.log" >&2; die "haproxy -c failed"; }
+}
+
+# start_proxy NAME: starts it in the background of this script (PROXY_PID) and waits until it forwards a request.
+start_proxy() {
+    local name=$1 dir=$WORK/$1
+    case $name in
+        pingora) "$PINGORA_BIN" -c "$dir/pingora.yaml" >"$dir/stdout.log" 2>&1 & ;;
+        plainyarp)
+            "$PLAINYARP_EXE" --contentRoot "$(dirname "$PLAINYARP_EXE")" \
+                --Kestrel:Endpoints:h1:Url "http://127.0.0.1:$H1_PORT" \
+                --Kestrel:Endpoints:h2c:Url "http://127.0.0.1:$H2_PORT" --Kestrel:Endpoints:h2c:Protocols Http2 \
+                --ReverseProxy:Clusters:upstream:Destinations:one:Address "http://127.0.0.1:$UPSTREAM_PORT/" \
+                >"$dir/stdout.log" 2>&1 &
+            ;;
+        nginx) nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 & ;;
+        haproxy) haproxy -db -f "$dir/haproxy.cfg" >"$dir/stdout.log" 2>&1 & ;;
+    esac
+    PROXY_PID=$!
+    track "$PROXY_PID"
+    local deadline=$((SECONDS + 60))
+    until curl -sf -o /dev/null "http://127.0.0.1:$H1_PORT/"; do
+        if ! alive "$PROXY_PID" || ((SECONDS >= deadline)); then cat "$dir"/*.log >&2; die "$name did not start"; fi
+        sleep 0.05
+    done
+    # The answer must come from the upstream, over HTTP/1.1 and, when curl can, over h2c.
+    curl -sf "http://127.0.0.1:$H1_PORT/" | grep -qF "$UPSTREAM_BODY" || die "$name does not forward to the upstream"
+    if curl -V | grep -q nghttp2; then
+        curl -sf --http2-prior-knowledge "http://127.0.0.1:$H2_PORT/" | grep -qF "$UPSTREAM_BODY" ||
+            die "$name does not forward HTTP/2 (h2c) to the upstream"
+    fi
+}
+
+stop_proxy() {
+    stop_pid "$PROXY_PID" TERM
+    # The next proxy binds the same ports.
+    local deadline=$((SECONDS + 10))
+    while port_busy "$H1_PORT" || port_busy "$H2_PORT"; do
+        ((SECONDS < deadline)) || die "ports $H1_PORT/$H2_PORT still busy after stopping pid $PROXY_PID"
+        sleep 0.05
+    done
+}
