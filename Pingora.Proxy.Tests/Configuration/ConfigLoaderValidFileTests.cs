@@ -41,7 +41,7 @@ public class ConfigLoaderValidFileTests
         upgrade_connect_timeout_seconds: 4
         upgrade_wait_timeout_seconds: 20
         upgrade_ack_timeout_seconds: 25
-        first_request_timeout_seconds: 1.5
+        drain_idle_timeout_seconds: 1.5
         listeners:
           - address: 0.0.0.0:8080
           - address: "[::1]:8443"
@@ -157,7 +157,7 @@ public class ConfigLoaderValidFileTests
         Assert.That(s.UpgradeConnectTimeoutSeconds, Is.EqualTo(4));
         Assert.That(s.UpgradeWaitTimeoutSeconds, Is.EqualTo(20));
         Assert.That(s.UpgradeAckTimeoutSeconds, Is.EqualTo(25));
-        Assert.That(s.FirstRequestTimeoutSeconds, Is.EqualTo(1.5));
+        Assert.That(s.DrainIdleTimeoutSeconds, Is.EqualTo(1.5));
     }
 
     [Test]

@@ -7,63 +7,81 @@ namespace Pingora.Proxy.Tests.Drain;
 public sealed class ConnectionTrackerTests
 {
     [Test]
-    public void A_new_connection_awaits_its_first_request_until_one_starts()
+    public void An_http1_connection_stays_unsettled_until_it_closes()
     {
         var tracker = new ConnectionTracker();
         var connection = tracker.Open();
-        Assert.That((tracker.Active, tracker.AwaitingFirstRequest), Is.EqualTo((1, 1)));
+        Assert.That((tracker.Active, tracker.Unsettled), Is.EqualTo((1, 1)));
 
-        var settled = tracker.WhenNoneAwaitingFirstRequest();
-        Assert.That(settled.IsCompleted, Is.False, "a connection has not sent its request yet");
-        connection.MarkRequestStarted();
-        Assert.That(settled.IsCompleted, Is.True);
-        Assert.That((tracker.Active, tracker.AwaitingFirstRequest), Is.EqualTo((1, 0)));
+        var settled = tracker.WhenSettled();
+        connection.RequestStarted(multiplexed: false);
+        Assert.That(settled.IsCompleted, Is.False, "an HTTP/1.x connection may carry another request until it closes");
 
         connection.Close();
-        Assert.That((tracker.Active, tracker.AwaitingFirstRequest), Is.EqualTo((0, 0)));
+        Assert.That(settled.IsCompleted, Is.True);
+        Assert.That((tracker.Active, tracker.Unsettled), Is.EqualTo((0, 0)));
     }
 
     [Test]
-    public void A_connection_closed_before_any_request_settles_the_wait()
+    public void An_http2_connection_settles_at_its_first_request_and_stays_active()
+    {
+        var tracker = new ConnectionTracker();
+        var connection = tracker.Open();
+        var settled = tracker.WhenSettled();
+        Assert.That(settled.IsCompleted, Is.False, "no request yet: it could be either protocol");
+
+        connection.RequestStarted(multiplexed: true);
+        Assert.That(settled.IsCompleted, Is.True, "GOAWAY covers HTTP/2");
+        Assert.That((tracker.Active, tracker.Unsettled), Is.EqualTo((1, 0)));
+        connection.Close();
+        Assert.That((tracker.Active, tracker.Unsettled), Is.EqualTo((0, 0)));
+    }
+
+    [Test]
+    public void A_connection_closed_before_any_request_settles()
     {
         var tracker = new ConnectionTracker();
         var quiet = tracker.Open();
-        var busy = tracker.Open();
-        busy.MarkRequestStarted();
-
-        var settled = tracker.WhenNoneAwaitingFirstRequest();
-        Assert.That(settled.IsCompleted, Is.False);
+        var settled = tracker.WhenSettled();
         quiet.Close();
         Assert.That(settled.IsCompleted, Is.True);
-        Assert.That(tracker.Active, Is.EqualTo(1));
     }
 
     [Test]
-    public void Later_requests_and_repeated_closes_do_not_count_twice()
+    public void Repeated_requests_and_closes_count_once()
     {
         var tracker = new ConnectionTracker();
         var connection = tracker.Open();
-        connection.MarkRequestStarted();
-        connection.MarkRequestStarted();
+        connection.RequestStarted(multiplexed: true);
+        connection.RequestStarted(multiplexed: true);
         connection.Close();
         connection.Close();
-        connection.MarkRequestStarted();
-        Assert.That((tracker.Active, tracker.AwaitingFirstRequest), Is.EqualTo((0, 0)));
-        Assert.That(tracker.WhenNoneAwaitingFirstRequest().IsCompleted, Is.True);
+        connection.RequestStarted(multiplexed: true);
+        Assert.That((tracker.Active, tracker.Unsettled), Is.EqualTo((0, 0)));
+        Assert.That(tracker.WhenSettled().IsCompleted, Is.True);
     }
 
     [Test]
-    public void Racing_first_requests_and_closes_leave_the_counts_at_zero()
+    public void Racing_http2_requests_and_closes_leave_the_counts_at_zero()
     {
         var tracker = new ConnectionTracker();
         var connections = Enumerable.Range(0, 2000).Select(_ => tracker.Open()).ToArray();
         Parallel.ForEach(connections, c =>
         {
-            // Both orders, concurrently: whichever wins, each connection leaves the awaiting count exactly once.
-            var start = Task.Run(c.MarkRequestStarted);
+            // Whichever wins, each connection settles exactly once.
+            var request = Task.Run(() => c.RequestStarted(multiplexed: true));
             c.Close();
-            start.Wait();
+            request.Wait();
         });
-        Assert.That((tracker.Active, tracker.AwaitingFirstRequest), Is.EqualTo((0, 0)));
+        Assert.That((tracker.Active, tracker.Unsettled), Is.EqualTo((0, 0)));
+    }
+
+    [Test]
+    public void Draining_is_off_until_started()
+    {
+        var tracker = new ConnectionTracker();
+        Assert.That(tracker.Draining, Is.False);
+        tracker.StartDraining();
+        Assert.That(tracker.Draining, Is.True);
     }
 }

@@ -38,7 +38,7 @@ public sealed class TestConfig
     public double UpgradeConnectTimeoutSeconds { get; set; } = 10;
     public double UpgradeWaitTimeoutSeconds { get; set; } = 20;
     public double UpgradeAckTimeoutSeconds { get; set; } = 5;
-    public double FirstRequestTimeoutSeconds { get; set; } = 1;
+    public double DrainIdleTimeoutSeconds { get; set; } = 1;
 
     public List<ListenerSpec> Listeners { get; } = [];
     public List<RouteSpec> Routes { get; } = [];
@@ -96,7 +96,7 @@ public sealed class TestConfig
         Server(y, "upgrade_connect_timeout_seconds", Number(UpgradeConnectTimeoutSeconds));
         Server(y, "upgrade_wait_timeout_seconds", Number(UpgradeWaitTimeoutSeconds));
         Server(y, "upgrade_ack_timeout_seconds", Number(UpgradeAckTimeoutSeconds));
-        Server(y, "first_request_timeout_seconds", Number(FirstRequestTimeoutSeconds));
+        Server(y, "drain_idle_timeout_seconds", Number(DrainIdleTimeoutSeconds));
         foreach (var (key, value) in RawServerValues.Where(kv => !IsRenderedServerKey(kv.Key)))
             y.Append(key).Append(": ").Append(value).Append('\n');
         foreach (var line in ExtraTopLevelLines) y.Append(line).Append('\n');
@@ -194,7 +194,7 @@ public sealed class TestConfig
     private static bool IsRenderedServerKey(string key) => key is "version" or "pid_file" or "upgrade_sock" or
         "error_log" or "status_path" or "log_level" or "grace_period_seconds" or "graceful_shutdown_timeout_seconds" or
         "close_timeout_seconds" or "upgrade_connect_timeout_seconds" or "upgrade_wait_timeout_seconds" or
-        "upgrade_ack_timeout_seconds" or "first_request_timeout_seconds";
+        "upgrade_ack_timeout_seconds" or "drain_idle_timeout_seconds";
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 

@@ -24,7 +24,7 @@ namespace Pingora.Proxy.Configuration;
 //   upgrade_connect_timeout_seconds: 5
 //   upgrade_wait_timeout_seconds: 30
 //   upgrade_ack_timeout_seconds: 30
-//   first_request_timeout_seconds: 2
+//   drain_idle_timeout_seconds: 2
 //   # Every other *_seconds key must be > 0; durations are seconds and may be fractional.
 //
 //   listeners:                               # required: at least one, no address twice

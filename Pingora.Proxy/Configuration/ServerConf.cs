@@ -43,6 +43,9 @@ public sealed class ServerConf
     /// their client after it. Unset: keys live in memory and affinity resets at each upgrade.
     /// </summary>
     public string? SessionAffinityKeysDir { get; set; }
-    /// <summary>While draining, how long a connection that has not yet sent its first request may take to send it.</summary>
-    public double FirstRequestTimeoutSeconds { get; set; } = 2;
+    /// <summary>
+    /// While draining, how long connections get to end on their own (each HTTP/1.x response then carries
+    /// Connection: close, and a just-accepted connection sends its first request) before idle ones are closed.
+    /// </summary>
+    public double DrainIdleTimeoutSeconds { get; set; } = 2;
 }

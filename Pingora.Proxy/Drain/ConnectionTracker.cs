@@ -1,56 +1,57 @@
 namespace Pingora.Proxy.Drain;
 
 /// <summary>
-/// Counts the connections this process has accepted, and among them those that have not yet begun their first
-/// request. The second count is what makes a handoff lose nothing: Kestrel's shutdown closes a connection whose first
-/// request has not been read yet as if it were idle, and that client, who only just connected, would see its request
-/// fail. Draining therefore waits for those connections to begin their request (bounded) before shutting down.
+/// Counts the connections this process has accepted, and among them the unsettled ones: those that could still carry
+/// a request which a graceful stop would fail. Kestrel's stop closes every connection that is between requests, and a
+/// client may be sending its next request on it at that very moment (or, on a connection accepted a moment ago, its
+/// first); that client sees its request fail. So while draining, each HTTP/1.x response asks its client to close
+/// (Connection: close), and the drain waits (bounded) until every connection has closed or is known to be HTTP/2,
+/// whose GOAWAY tells clients which requests were not taken, so they can safely be sent again.
 /// </summary>
 public sealed class ConnectionTracker
 {
     private readonly object _gate = new();
     private int _active;
-    private int _awaitingFirstRequest;
-    private TaskCompletionSource? _noneAwaiting;
+    private int _unsettled;
+    private TaskCompletionSource? _settled;
+    private volatile bool _draining;
 
     public int Active => Volatile.Read(ref _active);
-    public int AwaitingFirstRequest => Volatile.Read(ref _awaitingFirstRequest);
+    public int Unsettled => Volatile.Read(ref _unsettled);
+
+    /// <summary>Set once this process is on its way out: from then on HTTP/1.x responses carry Connection: close.</summary>
+    public bool Draining => _draining;
+
+    public void StartDraining() => _draining = true;
 
     public TrackedConnection Open()
     {
         lock (_gate)
         {
             _active++;
-            _awaitingFirstRequest++;
+            _unsettled++;
         }
         return new TrackedConnection(this);
     }
 
-    internal void RequestStarted()
+    internal void Settled()
     {
         lock (_gate)
         {
-            if (--_awaitingFirstRequest == 0) _noneAwaiting?.TrySetResult();
+            if (--_unsettled == 0) _settled?.TrySetResult();
         }
     }
 
-    internal void Closed(bool requestStarted)
-    {
-        lock (_gate)
-        {
-            _active--;
-            if (!requestStarted && --_awaitingFirstRequest == 0) _noneAwaiting?.TrySetResult();
-        }
-    }
+    internal void Closed() => Interlocked.Decrement(ref _active);
 
-    /// <summary>Completes when every open connection has begun a request or closed. Call after accepting stopped.</summary>
-    public Task WhenNoneAwaitingFirstRequest()
+    /// <summary>Completes when every open connection is HTTP/2 or gone. Call after accepting stopped.</summary>
+    public Task WhenSettled()
     {
         lock (_gate)
         {
-            if (_awaitingFirstRequest == 0) return Task.CompletedTask;
-            _noneAwaiting ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _noneAwaiting.Task;
+            if (_unsettled == 0) return Task.CompletedTask;
+            _settled ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _settled.Task;
         }
     }
 }
@@ -61,21 +62,28 @@ public sealed class TrackedConnection(ConnectionTracker tracker)
     /// <summary>The key under which the connection middleware stores this in the connection's items.</summary>
     public static readonly object ItemKey = new();
 
-    private int _requestStarted;
+    private int _settled;
     private int _closed;
+    private volatile bool _requestSeen;
 
-    public bool RequestStarted => Volatile.Read(ref _requestStarted) != 0;
-
-    public void MarkRequestStarted()
+    /// <summary>Called for every request; cheap after the first.</summary>
+    public void RequestStarted(bool multiplexed)
     {
-        if (Volatile.Read(ref _requestStarted) != 0 || Volatile.Read(ref _closed) != 0) return;
-        if (Interlocked.Exchange(ref _requestStarted, 1) == 0) tracker.RequestStarted();
+        if (_requestSeen) return;
+        _requestSeen = true;
+        if (multiplexed) Settle();
     }
 
     public void Close()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
-        // A request starting on another thread at this instant is settled by whichever exchange wins.
-        tracker.Closed(Interlocked.Exchange(ref _requestStarted, 1) != 0);
+        Settle();
+        tracker.Closed();
+    }
+
+    // Exactly once per connection, whichever of "known HTTP/2" and "closed" comes first, even when they race.
+    private void Settle()
+    {
+        if (Interlocked.Exchange(ref _settled, 1) == 0) tracker.Settled();
     }
 }

@@ -7,14 +7,15 @@ namespace Pingora.Proxy.Drain;
 
 /// <summary>
 /// Ends serving without failing a request that can finish in time, for SIGTERM and after a handoff alike:
-/// stop accepting, let just-accepted connections begin their first request, then Kestrel's graceful stop, all within
-/// one deadline. Returns as soon as the last connection is gone.
+/// stop accepting, let connections end on their own (see <see cref="ConnectionTracker"/>), then Kestrel's graceful
+/// stop for what is left, all within one deadline. Returns as soon as the last connection is gone.
 /// </summary>
 public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker, ProxyHost host, PhaseLog phases)
 {
-    public async Task DrainAsync(string reason, TimeSpan deadline, TimeSpan firstRequestTimeout)
+    public async Task DrainAsync(string reason, TimeSpan deadline, TimeSpan idleTimeout)
     {
         var clock = Stopwatch.StartNew();
+        tracker.StartDraining();
         using var cut = new CancellationTokenSource(deadline);
 
         // Our descriptors close here. Alone, that refuses new connections at once; after a handoff the successor
@@ -23,13 +24,13 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
         phases.Enter(Phase.StopAccepting, "({Reason}) on {Listeners} listeners; {Connections} connections open",
             reason, registry.Listeners.Count, tracker.Active);
 
-        // A connection accepted a moment ago whose request Kestrel has not read yet would be closed as idle by the
-        // graceful stop. Give such connections until their first request begins (bounded).
-        var settle = TimeSpan.FromTicks(Math.Min(firstRequestTimeout.Ticks, deadline.Ticks));
-        await Task.WhenAny(tracker.WhenNoneAwaitingFirstRequest(), Task.Delay(settle));
+        // Kestrel's stop would close connections between requests while their clients may be sending one; let busy
+        // HTTP/1.x clients close after their next response, and fresh connections send their first request.
+        var settle = TimeSpan.FromTicks(Math.Min(idleTimeout.Ticks, deadline.Ticks));
+        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle));
 
-        phases.Enter(Phase.Drain, "{Connections} connections open, {Fresh} without a request yet; deadline {Deadline:0.###} s",
-            tracker.Active, tracker.AwaitingFirstRequest, deadline.TotalSeconds);
+        phases.Enter(Phase.Drain, "{Connections} connections open, {Unsettled} of them HTTP/1.x or without a request; deadline {Deadline:0.###} s",
+            tracker.Active, tracker.Unsettled, deadline.TotalSeconds);
         try
         {
             await host.StopAsync(cut.Token);

@@ -211,6 +211,9 @@ public sealed class ServerRunner
                 handoff = null;
                 if (outcome.Committed)
                 {
+                    // Both processes accept for CLOSE_TIMEOUT; meanwhile keep-alive clients here are asked to
+                    // reconnect, so most of them have moved by the time this process stops accepting.
+                    _connections.StartDraining();
                     _status.State = "handing over";
                     handedOver = Task.Delay(TimeSpan.FromSeconds(Server.CloseTimeoutSeconds));
                 }
@@ -271,7 +274,7 @@ public sealed class ServerRunner
     {
         _status.State = "draining";
         await new Drainer(_registry!, _connections, _host!, _phases)
-            .DrainAsync(reason, deadline, TimeSpan.FromSeconds(Server.FirstRequestTimeoutSeconds));
+            .DrainAsync(reason, deadline, TimeSpan.FromSeconds(Server.DrainIdleTimeoutSeconds));
     }
 
     private int Exit(int code)

@@ -63,7 +63,7 @@ public sealed class ProxyHost : IAsyncDisposable
         builder.Services.AddReverseProxy().LoadFromMemory(config.Routes, config.Clusters);
 
         var app = builder.Build();
-        app.UseFirstRequestMarker();
+        app.UseRequestTracking(tracker);
         app.UseStatusEndpoint(config.Server.StatusPath, status, tracker);
         app.MapReverseProxy();
         return new ProxyHost(app);
