@@ -85,6 +85,23 @@ public sealed class DaemonTests : PingoraTestBase
     }
 
     [Test]
+    public async Task Without_error_log_the_launcher_relays_the_daemons_start_up_to_serving()
+    {
+        var (config, listener) = await ConfigAsync(waitForReady: true);
+        config.ErrorLog = null;
+        config.Write();
+        var launcher = StartLauncher(config);
+        Assert.That(await launcher.WaitForExitAsync(Timeouts.Startup), Is.Zero, launcher.LastLines());
+        var daemon = AdoptDaemon(ReadPidFile(config), config);
+
+        // Every line up to readiness reaches the caller before -d returns: the daemon closes the pipe as it signals.
+        Assert.That(launcher.FindPhase("serving")?.Text, Does.Contain($"pingora[{daemon.Pid}]"), launcher.LastLines());
+        Assert.That(launcher.OutputClosed, Is.True);
+        Assert.That(Link(daemon.Pid, "fd/2"), Is.EqualTo("/dev/null"), "after readiness, with no error_log, the log goes nowhere");
+        Assert.That((await NewClient().GetStatusAsync(listener.Url("/status"))).Pid, Is.EqualTo(daemon.Pid));
+    }
+
+    [Test]
     public async Task Sighup_reloads_a_daemon_started_with_a_relative_config_path()
     {
         // The daemon changes to / while the operator named the file relative to their own directory.
