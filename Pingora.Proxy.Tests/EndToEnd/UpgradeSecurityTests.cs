@@ -26,7 +26,7 @@ public sealed class UpgradeSecurityTests : PingoraTestBase
         await WaitForLoadAsync(load, s => s.AnsweredBy(predecessor.Pid) >= 50, "answers from the running instance", predecessor);
 
         // setpriv execs in place, so the tracked pid is the successor itself.
-        var intruder = StartTracked("setpriv", [$"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups", "--",
+        var intruder = StartProcess("setpriv", [$"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups", "--",
             RepoPaths.RequireBinary(), "-u", "-c", proxy.Config.Path],
             new Dictionary<string, string> { ["DOTNET_BUNDLE_EXTRACT_BASE_DIR"] = Path.Combine(TempDir, "extract") });
         await intruder.WaitForPhaseAsync("upgrade-wait", Timeouts.Startup);

@@ -28,4 +28,31 @@ public static class FreePort
         }
         throw new InvalidOperationException("the kernel kept returning ports already handed out in this run");
     }
+
+    /// <summary>A free port below 1024, which only root (or CAP_NET_BIND_SERVICE) can bind. Needs root itself.</summary>
+    public static int NextPrivileged()
+    {
+        for (var port = 1023; port >= 600; port--)
+        {
+            lock (s_lock)
+            {
+                if (s_handedOut.Contains(port)) continue;
+            }
+            var listener = new TcpListener(IPAddress.Loopback, port);
+            try
+            {
+                listener.Start();
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+            listener.Stop();
+            lock (s_lock)
+            {
+                if (s_handedOut.Add(port)) return port;
+            }
+        }
+        throw new InvalidOperationException("no free port between 600 and 1023");
+    }
 }

@@ -14,7 +14,8 @@ public sealed class PingoraProcess : IAsyncDisposable
 {
     private const int FailureContextLines = 40;
 
-    private readonly Process _process;
+    /// <summary>Null for an adopted process (see <see cref="Adopt"/>).</summary>
+    private readonly Process? _process;
     private readonly List<CapturedLine> _lines = [];
     private readonly Lock _lock = new();
     private readonly LogFileFollower? _logFollower;
@@ -35,12 +36,34 @@ public sealed class PingoraProcess : IAsyncDisposable
         Pid = process.Id;
         Name = $"{executableName}[{Pid}] {arguments}".TrimEnd();
 
-        _exited = WatchExitAsync();
+        _exited = WatchExitAsync(process);
         var stdout = PumpAsync(process.StandardOutput, "stdout");
         var stderr = PumpAsync(process.StandardError, "stderr");
         if (followLogFile is not null)
             _logFollower = new LogFileFollower(followLogFile, () => Pid, line => Append("log", line));
         _outputComplete = CompleteAsync(stdout, stderr);
+    }
+
+    private PingoraProcess(int pid, string name, string? followLogFile)
+    {
+        Pid = pid;
+        Name = name;
+        _exited = WatchAdoptedExitAsync(pid);
+        if (followLogFile is not null)
+            _logFollower = new LogFileFollower(followLogFile, () => Pid, line => Append("log", line));
+        _outputComplete = CompleteAsync(Task.CompletedTask, Task.CompletedTask);
+    }
+
+    /// <summary>
+    /// A running process the test did not start itself: a daemon that detached from its launcher (its pid read from
+    /// the pid file). Its lines come from its error_log only; its exit is awaited through a pidfd, but its exit code
+    /// is its real parent's to know, so <see cref="ExitCode"/> stays null (check its phase=exit line instead).
+    /// </summary>
+    public static PingoraProcess Adopt(int pid, string? followLogFile)
+    {
+        var command = ProcessTable.CommandLine(pid) ?? "(already gone)";
+        var executable = command.Split(' ')[0];
+        return new PingoraProcess(pid, $"{Path.GetFileName(executable)}[{pid}] (detached) {command[executable.Length..].Trim()}".TrimEnd(), followLogFile);
     }
 
     /// <summary>Starts the published pingora binary.</summary>
@@ -77,10 +100,15 @@ public sealed class PingoraProcess : IAsyncDisposable
         return new PingoraProcess(process, Path.GetFileName(executable), string.Join(' ', info.ArgumentList), followLogFile);
     }
 
-    public bool HasExited => _exited.IsCompleted || _process.HasExited;
+    public bool HasExited => _exited.IsCompleted || _process is { HasExited: true };
 
-    /// <summary>The exit code once exited (128+N when killed by signal N), else null.</summary>
-    public int? ExitCode => _exited.IsCompletedSuccessfully ? _exited.Result : _process.HasExited ? _process.ExitCode : null;
+    /// <summary>The exit code once exited (128+N when killed by signal N), else null; always null when adopted.</summary>
+    public int? ExitCode => _process is null ? null
+        : _exited.IsCompletedSuccessfully ? _exited.Result : _process.HasExited ? _process.ExitCode : null;
+
+    /// <summary>True once stdout and stderr reached end of file: nothing holds them open any more (a daemon that
+    /// kept its launcher's stdout would keep a caller's <c>$(pingora -d)</c> waiting forever).</summary>
+    public bool OutputClosed => _outputComplete.IsCompleted;
 
     /// <summary>Number of lines captured so far: pass it as <c>fromLine</c> to await only lines written after now.</summary>
     public int LineCount
@@ -107,7 +135,7 @@ public sealed class PingoraProcess : IAsyncDisposable
     {
         CapturedLine[] tail;
         lock (_lock) tail = _lines.Skip(Math.Max(0, _lines.Count - count)).ToArray();
-        var state = HasExited ? $"exited with code {ExitCode}" : "still running";
+        var state = !HasExited ? "still running" : _process is null ? "exited" : $"exited with code {ExitCode}";
         var header = $"--- {Name} ({state}), last {tail.Length} line(s) ---";
         return tail.Length == 0 ? header + "\n(no output)" : header + "\n" + string.Join('\n', tail.Select(l => l.ToString()));
     }
@@ -155,7 +183,7 @@ public sealed class PingoraProcess : IAsyncDisposable
             if (complete)
             {
                 throw new HarnessTimeoutException(
-                    $"{Name} exited (code {ExitCode}) without writing {what} " +
+                    $"{Name} exited{(_process is null ? "" : $" (code {ExitCode})")} without writing {what} " +
                     $"(waited {clock.Elapsed.TotalSeconds:F1}s, from line {fromLine})\n{LastLines()}");
             }
             if (deadline.IsCompleted)
@@ -178,8 +206,17 @@ public sealed class PingoraProcess : IAsyncDisposable
         Signals.Send(Pid, signal);
     }
 
-    /// <summary>Awaits exit and the end of its output; returns the exit code.</summary>
+    /// <summary>Awaits exit and the end of its output; returns the exit code. An adopted process has none to
+    /// give: use <see cref="WaitForGoneAsync"/>.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        if (_process is null)
+            throw new InvalidOperationException($"{Name} is not the test's child: its exit code cannot be known; use WaitForGoneAsync");
+        return await WaitForGoneAsync(timeout);
+    }
+
+    /// <summary>Awaits exit and the end of its output (for an adopted process, the rest of its error_log).</summary>
+    public async Task<int> WaitForGoneAsync(TimeSpan timeout)
     {
         int code;
         try
@@ -233,10 +270,17 @@ public sealed class PingoraProcess : IAsyncDisposable
         }
     }
 
-    private async Task<int> WatchExitAsync()
+    private static async Task<int> WatchExitAsync(Process process)
     {
-        await _process.WaitForExitAsync();
-        return _process.ExitCode;
+        await process.WaitForExitAsync();
+        return process.ExitCode;
+    }
+
+    /// <summary>Completes with -1 (no code is known) when the adopted process has exited.</summary>
+    private static async Task<int> WatchAdoptedExitAsync(int pid)
+    {
+        await PidFd.WhenExited(pid);
+        return -1;
     }
 
     private async Task CompleteAsync(Task stdout, Task stderr)

@@ -51,6 +51,7 @@ public abstract partial class PingoraTestBase
             if (Signals.Exists(process.Pid) && Signals.ProcessState(process.Pid) is { } state and not 'Z')
                 errors.Add(new InvalidOperationException($"{process.Name} is still alive (state {state}) after teardown"));
         }
+        await Try(errors, () => KillStragglersAsync(failed));
         foreach (var backend in _backends) await Try(errors, async () => await backend.DisposeAsync());
         foreach (var disposable in _disposables) await Try(errors, () => { disposable.Dispose(); return Task.CompletedTask; });
         _loads.Clear();
@@ -64,6 +65,23 @@ public abstract partial class PingoraTestBase
             await Try(errors, () => { Directory.Delete(TempDir, recursive: true); return Task.CompletedTask; });
 
         if (errors.Count > 0) throw new AggregateException("teardown failed", errors);
+    }
+
+    /// <summary>
+    /// Kills whatever still runs on this test's files although the test never tracked it: a daemon that detached
+    /// before the test learned its pid (its launcher failed an assertion first, say). In a passing test that is a
+    /// leak, and an error.
+    /// </summary>
+    private async Task KillStragglersAsync(bool failed)
+    {
+        var stragglers = ProcessTable.WithCommandLineContaining(TempDir).Select(pid => PingoraProcess.Adopt(pid, null)).ToList();
+        foreach (var straggler in stragglers)
+        {
+            await TestContext.Out.WriteLineAsync($"killing {straggler.Name}: still running and never tracked");
+            await straggler.DisposeAsync();
+        }
+        if (stragglers.Count > 0 && !failed)
+            throw new InvalidOperationException($"left running by the test: {string.Join(", ", stragglers.Select(s => s.Name))}");
     }
 
     private static async Task Try(List<Exception> errors, Func<Task> action)
@@ -111,10 +129,19 @@ public abstract partial class PingoraTestBase
         return process;
     }
 
-    /// <summary>Starts another executable (a wrapper such as setpriv in front of pingora), tracked for teardown.</summary>
-    protected PingoraProcess StartTracked(string executable, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
+    /// <summary>Starts any other program (a shell script, /bin/kill) with captured output, torn down like the daemon.</summary>
+    protected PingoraProcess StartProcess(string executable, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
     {
         var process = PingoraProcess.Start(executable, args, env);
+        _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>Tracks a daemon the test did not start itself (its pid read from the pid file), following the
+    /// config's error_log for its lines; teardown kills it like any other.</summary>
+    protected PingoraProcess AdoptDaemon(int pid, TestConfig config)
+    {
+        var process = PingoraProcess.Adopt(pid, config.ErrorLog);
         _processes.Add(process);
         return process;
     }

@@ -54,22 +54,6 @@ public static partial class Signals
     /// <summary>True while a process with this pid exists (a zombie counts: it still holds the pid).</summary>
     public static bool Exists(int pid) => TrySend(pid, 0, out var errno) || errno != ESRCH;
 
-    /// <summary>
-    /// The state letter from /proc/PID/stat (R, S, D, T, t, Z, ...), or null when the process is gone. The command
-    /// name in that file is in parentheses and may itself contain spaces and parentheses, so parse after the last ')'.
-    /// </summary>
-    public static char? ProcessState(int pid)
-    {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText($"/proc/{pid}/stat");
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
-        {
-            return null;
-        }
-        var close = stat.LastIndexOf(')');
-        return close >= 0 && close + 2 < stat.Length ? stat[close + 2] : null;
-    }
+    /// <summary>The state letter from /proc/PID/stat (R, S, D, T, t, Z, ...), or null when the process is gone.</summary>
+    public static char? ProcessState(int pid) => ProcStat.Read(pid)?.State;
 }

@@ -40,6 +40,14 @@ public sealed class TestConfig
     public double UpgradeAckTimeoutSeconds { get; set; } = 5;
     public double DrainIdleTimeoutSeconds { get; set; } = 1;
 
+    /// <summary>Daemon keys; null leaves a key out (the daemon's default).</summary>
+    public bool? DaemonWaitForReady { get; set; }
+    public double? DaemonReadyTimeoutSeconds { get; set; }
+    public double? DaemonNotifyTimeoutSeconds { get; set; }
+    public string? User { get; set; }
+    public string? Group { get; set; }
+    public string? WorkingDirectory { get; set; }
+
     public List<ListenerSpec> Listeners { get; } = [];
     public List<RouteSpec> Routes { get; } = [];
     public List<ClusterSpec> Clusters { get; } = [];
@@ -97,6 +105,7 @@ public sealed class TestConfig
         Server(y, "upgrade_wait_timeout_seconds", Number(UpgradeWaitTimeoutSeconds));
         Server(y, "upgrade_ack_timeout_seconds", Number(UpgradeAckTimeoutSeconds));
         Server(y, "drain_idle_timeout_seconds", Number(DrainIdleTimeoutSeconds));
+        foreach (var (key, value) in OptionalServerValues()) Server(y, key, value);
         foreach (var (key, value) in RawServerValues.Where(kv => !IsRenderedServerKey(kv.Key)))
             y.Append(key).Append(": ").Append(value).Append('\n');
         foreach (var line in ExtraTopLevelLines) y.Append(line).Append('\n');
@@ -191,7 +200,18 @@ public sealed class TestConfig
     private void Server(StringBuilder y, string key, string value) =>
         y.Append(key).Append(": ").Append(RawServerValues.TryGetValue(key, out var raw) ? raw : value).Append('\n');
 
-    private static bool IsRenderedServerKey(string key) => key is "version" or "pid_file" or "upgrade_sock" or
+    /// <summary>The server keys rendered only when their property is set.</summary>
+    private IEnumerable<(string Key, string Value)> OptionalServerValues()
+    {
+        if (DaemonWaitForReady is { } wait) yield return ("daemon_wait_for_ready", wait ? "true" : "false");
+        if (DaemonReadyTimeoutSeconds is { } ready) yield return ("daemon_ready_timeout_seconds", Number(ready));
+        if (DaemonNotifyTimeoutSeconds is { } notify) yield return ("daemon_notify_timeout_seconds", Number(notify));
+        if (User is not null) yield return ("user", Quote(User));
+        if (Group is not null) yield return ("group", Quote(Group));
+        if (WorkingDirectory is not null) yield return ("working_directory", Quote(WorkingDirectory));
+    }
+
+    private bool IsRenderedServerKey(string key) => OptionalServerValues().Any(v => v.Key == key) || key is "version" or "pid_file" or "upgrade_sock" or
         "error_log" or "status_path" or "log_level" or "grace_period_seconds" or "graceful_shutdown_timeout_seconds" or
         "close_timeout_seconds" or "upgrade_connect_timeout_seconds" or "upgrade_wait_timeout_seconds" or
         "upgrade_ack_timeout_seconds" or "drain_idle_timeout_seconds";

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Mono.Unix.Native;
 using Pingora.Proxy.Configuration;
 using Pingora.Proxy.Native;
@@ -11,6 +12,12 @@ namespace Pingora.Proxy.Daemon;
 public sealed class DaemonChild
 {
     public const string LauncherVariable = "PINGORA_DAEMON_LAUNCHER";
+
+    /// <summary>Set by tests only (as in SuccessorHandoff): "daemon-notify" raises SIGSTOP instead of telling the
+    /// launcher, so a daemon that never becomes ready can be tested deterministically.</summary>
+    private const string TestStopVariable = "PINGORA_TEST_STOP_AT";
+
+    private const int EPERM = 1;
 
     private DaemonChild(int launcherPid) => LauncherPid = launcherPid;
 
@@ -42,8 +49,8 @@ public sealed class DaemonChild
             throw new IOException($"working_directory {directory}: {e.Message}", e);
         }
         Syscall.umask(FilePermissions.S_IWGRP | FilePermissions.S_IWOTH);
-        Redirect("/dev/null", 0, OpenFlags.O_RDONLY);
-        Redirect("/dev/null", 1, OpenFlags.O_WRONLY);
+        StdioRedirect.To("/dev/null", 0, OpenFlags.O_RDONLY);
+        StdioRedirect.To("/dev/null", 1, OpenFlags.O_WRONLY);
         if (!server.DaemonWaitForReady) RedirectStderr(server); // the launcher is not listening
     }
 
@@ -55,30 +62,31 @@ public sealed class DaemonChild
     {
         if (!server.DaemonWaitForReady) return;
         RedirectStderr(server);
+        if (Environment.GetEnvironmentVariable(TestStopVariable) == "daemon-notify") Libc.Raise(Libc.SIGSTOP);
         // The launcher may not yet have switched its real uid to ours when we, already unprivileged, signal it:
-        // EPERM until it has (see DaemonLauncher), so retry for daemon_notify_timeout_seconds.
+        // EPERM until it has (see DaemonLauncher), so retry for daemon_notify_timeout_seconds. Only while it is still
+        // our parent: once it is gone (it gave up), its pid may belong to an unrelated process.
         var deadline = DateTime.UtcNow.AddSeconds(server.DaemonNotifyTimeoutSeconds);
-        while (Libc.Kill(LauncherPid, Libc.SIGUSR1) != 0)
+        while (true)
         {
-            var error = Libc.LastError();
-            if (Stdlib.GetLastError() != Errno.EPERM || DateTime.UtcNow >= deadline)
+            if (Syscall.getppid() != LauncherPid)
             {
-                log.Warning("could not tell the launcher (pid {Pid}) that the daemon is ready: {Error}", LauncherPid, error);
+                log.Warning("the launcher (pid {Pid}) is gone: nobody waits for this daemon to be ready", LauncherPid);
+                return;
+            }
+            if (Libc.Kill(LauncherPid, Libc.SIGUSR1) == 0) return;
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != EPERM || DateTime.UtcNow >= deadline)
+            {
+                log.Warning("could not tell the launcher (pid {Pid}) that the daemon is ready: {Error}",
+                    LauncherPid, Marshal.GetPInvokeErrorMessage(errno));
                 return;
             }
             Thread.Sleep(20);
         }
     }
 
+    /// <summary>Also closes the launcher's pipe in this process, which is how the launcher knows it has relayed all.</summary>
     private static void RedirectStderr(ServerConf server) =>
-        Redirect(server.ErrorLog ?? "/dev/null", 2, OpenFlags.O_WRONLY | OpenFlags.O_APPEND | OpenFlags.O_CREAT);
-
-    private static void Redirect(string path, int target, OpenFlags flags)
-    {
-        var fd = Syscall.open(path, flags | OpenFlags.O_CLOEXEC, FilePermissions.S_IRUSR | FilePermissions.S_IWUSR | FilePermissions.S_IRGRP);
-        if (fd < 0) throw new IOException($"cannot open {path}: {Stdlib.GetLastError()}");
-        // dup2 clears close-on-exec on the target, as stdio should be.
-        if (Syscall.dup2(fd, target) < 0) throw new IOException($"dup2 {path}: {Stdlib.GetLastError()}");
-        Syscall.close(fd);
-    }
+        StdioRedirect.To(server.ErrorLog ?? "/dev/null", 2, OpenFlags.O_WRONLY | OpenFlags.O_APPEND | OpenFlags.O_CREAT);
 }

@@ -14,6 +14,10 @@ namespace Pingora.Proxy.Daemon;
 /// </summary>
 public static class DaemonLauncher
 {
+    /// <summary>How long, once the daemon is ready, to wait for the rest of its stderr (it closes the pipe as it
+    /// signals, so this normally takes no time).</summary>
+    private static readonly TimeSpan RelayFlushTimeout = TimeSpan.FromSeconds(2);
+
     public static async Task<int> RunAsync(IReadOnlyList<string> args, ServerConf server, ServiceIdentity? identity)
     {
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -23,30 +27,47 @@ public static class DaemonLauncher
             ready.TrySetResult();
         });
 
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardError = true };
+        // stdin and stdout are pipes this process closes at once rather than our own: the runtime in the daemon
+        // duplicates them before its Main runs, and a daemon inheriting our stdout would hold it open for its whole
+        // life (`$(pingora -d)` would never return).
+        var start = new ProcessStartInfo(Environment.ProcessPath!)
+        {
+            UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment[DaemonChild.LauncherVariable] = Environment.ProcessId.ToString();
         using var daemon = Process.Start(start) ?? throw new IOException($"cannot start {Environment.ProcessPath}");
+        daemon.StandardInput.Close();
+        daemon.StandardOutput.Close();
         var relay = RelayAsync(daemon.StandardError);
         if (!server.DaemonWaitForReady) return 0;
 
         // The daemon drops to `user` before it is ready, and an unprivileged process may signal only processes whose
         // real uid is its own. Take that real uid, keeping the effective root needed to stop the daemon on timeout.
-        if (identity is not null && ServiceIdentity.IsRoot) Syscall.setresuid(identity.Uid, uint.MaxValue, uint.MaxValue);
+        if (identity is not null && ServiceIdentity.IsRoot && Syscall.setresuid(identity.Uid, uint.MaxValue, uint.MaxValue) != 0)
+            Console.Error.WriteLine($"pingora: setresuid({identity.Uid}): {Stdlib.GetLastError()}; the daemon may not be able to report ready");
 
         var exited = daemon.WaitForExitAsync();
         var timeout = TimeSpan.FromSeconds(server.DaemonReadyTimeoutSeconds);
         var first = await Task.WhenAny(ready.Task, exited, Task.Delay(timeout));
-        if (first == ready.Task) return 0;
+        if (first == ready.Task)
+        {
+            await Task.WhenAny(relay, Task.Delay(RelayFlushTimeout));
+            return 0;
+        }
         if (first == exited)
         {
-            await relay;
-            Console.Error.WriteLine($"pingora: the daemon exited with code {daemon.ExitCode} before it was ready");
+            await Task.WhenAny(relay, Task.Delay(RelayFlushTimeout));
+            Console.Error.WriteLine($"pingora: the daemon (pid {daemon.Id}) exited with code {daemon.ExitCode} before it was ready");
             return daemon.ExitCode == 0 ? 1 : daemon.ExitCode;
         }
-        Console.Error.WriteLine($"pingora: the daemon (pid {daemon.Id}) was not ready within {timeout.TotalSeconds:0.###} s (daemon_ready_timeout_seconds); stopping it");
+        Console.Error.WriteLine($"pingora: the daemon (pid {daemon.Id}) was not ready within {timeout.TotalSeconds:0.###} s " +
+                                "(daemon_ready_timeout_seconds); stopping it");
         daemon.Kill(entireProcessTree: true);
         await daemon.WaitForExitAsync();
+        // It may have written the pid file before it hung; a file naming a dead process would mislead systemd.
+        var pidFile = new PidFile(Path.Combine(server.WorkingDirectory ?? "/", server.PidFile));
+        if (pidFile.Read() == daemon.Id) pidFile.Remove();
         return 1;
     }
 

@@ -1,3 +1,5 @@
+using Mono.Unix.Native;
+
 namespace Pingora.Proxy.Daemon;
 
 /// <summary>
@@ -46,7 +48,21 @@ public sealed class PidFile(string path)
     /// <summary>Removes the file only while it names this process: after an upgrade it names the successor.</summary>
     public void RemoveIfOwn()
     {
-        if (Read() == Environment.ProcessId) File.Delete(Path);
+        if (Read() == Environment.ProcessId) Remove();
+    }
+
+    public void Remove() => File.Delete(Path);
+
+    /// <summary>
+    /// After a privilege drop: the pid file is replaced (rename) and removed in its directory, so this process must
+    /// still be able to write there. Checked before serving, so the failure is a clear start error and not a crash
+    /// at the first commit.
+    /// </summary>
+    public void CheckDirectoryWritable(string user)
+    {
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!;
+        if (Syscall.access(directory, AccessModes.W_OK | AccessModes.X_OK) != 0)
+            throw new IOException($"pid_file {Path}: directory {directory} is not writable by user {user}: {Stdlib.GetLastError()}");
     }
 
     public static void Discard(string prepared)

@@ -61,6 +61,8 @@ public sealed class ServerRunner
             identity = ServiceIdentity.Resolve(config.Server);
             if ((cli.Daemon || config.Server.Daemon) && daemon is null)
                 return await DaemonLauncher.RunAsync(args, config.Server, identity);
+            // The daemon leaves this directory; SIGHUP re-reads the file by this path.
+            if (daemon is not null) cli = cli with { ConfigPath = Path.GetFullPath(cli.ConfigPath) };
             daemon?.Detach(config.Server);
         }
         catch (IOException e)
@@ -108,16 +110,18 @@ public sealed class ServerRunner
         try
         {
             Listen(predecessor?.Listeners);
-            // Everything that needs root happens before this: binding, reading TLS keys (in Build), the pid file.
+            // Everything that needs root happens before the drop: binding, reading TLS keys (in Build).
             _host = ProxyHost.Build(_config, _registry!, _connections, _status, Log);
-            preparedPidFile = _pidFile.Prepare();
             if (Server.SessionAffinityKeysDir is { } keys) Directory.CreateDirectory(keys);
             if (_identity is not null)
             {
-                _identity.Own(preparedPidFile);
                 if (Server.SessionAffinityKeysDir is { } keysDir) _identity.Own(keysDir);
                 _identity.Assume();
+                // The pid file is renamed into place and removed as this user, so it is written as this user too:
+                // preparing it as root would only defer the failure and leave a file the user cannot remove.
+                _pidFile.CheckDirectoryWritable(_identity.User);
             }
+            preparedPidFile = _pidFile.Prepare();
             await StartAsync();
         }
         catch (Exception e) when (predecessor is not null)

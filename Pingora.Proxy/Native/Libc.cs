@@ -28,7 +28,10 @@ internal static unsafe partial class Libc
     public const short POLLOUT = 0x4;
 
     public const int F_GETFD = 1;
+    public const int F_GETFL = 3;
     public const int FD_CLOEXEC = 1;
+    public const int O_ACCMODE = 3;
+    public const int O_CLOEXEC = 0x80000;
     public const int F_DUPFD_CLOEXEC = 1030;
 
     public const int AF_UNIX = 1;
@@ -91,6 +94,9 @@ internal static unsafe partial class Libc
     // same register either way.
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int dup3(int oldfd, int newfd, int flags);
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int socketpair(int domain, int type, int protocol, int* sv);

@@ -185,4 +185,34 @@ public sealed class ProcessChecks
             Environment.SetEnvironmentVariable("PINGORA_TEST_STOP_AT", null);
         }
     }
+
+    [Test]
+    public async Task A_detached_process_can_be_adopted_followed_in_its_log_awaited_and_killed()
+    {
+        var log = Path.Combine(_dir, "adopted.log");
+        var marker = Path.Combine(_dir, "detached-marker");
+        // As pingora -d: the started shell detaches a grandchild (own session, own stdio) and exits; the grandchild logs
+        // under its own pid and keeps running. Its command line names this test's directory, as a daemon's -c does.
+        var launcher = Shell(
+            "setsid bash -c 'echo \"2025-01-01T00:00:00Z [INF] pingora[$$] phase=serving\" >> " + log + "; " +
+            "exec -a " + marker + " sleep 30' </dev/null >/dev/null 2>&1 & echo $!");
+        Assert.That(await launcher.WaitForExitAsync(TimeSpan.FromSeconds(10)), Is.Zero);
+        Assert.That(launcher.OutputClosed, Is.True, "the detached grandchild holds none of the launcher's output");
+        var pid = int.Parse(launcher.Stdout.Trim());
+
+        var adopted = PingoraProcess.Adopt(pid, log);
+        _started.Add(adopted);
+        var serving = await adopted.WaitForPhaseAsync("serving", TimeSpan.FromSeconds(10));
+        Assert.That(serving.Text, Does.Contain($"pingora[{pid}]"));
+        Assert.That(ProcessTable.WithCommandLineContaining(marker), Is.EqualTo(new[] { pid }));
+        Assert.That(adopted.HasExited, Is.False);
+        Assert.ThrowsAsync<InvalidOperationException>(() => adopted.WaitForExitAsync(TimeSpan.FromSeconds(1)),
+            "an adopted process's exit code is its parent's to know");
+
+        adopted.Signal(Signals.SIGTERM);
+        await adopted.WaitForGoneAsync(TimeSpan.FromSeconds(10));
+        Assert.That(adopted.HasExited, Is.True);
+        Assert.That(adopted.ExitCode, Is.Null);
+        Assert.That(ProcessTable.WithCommandLineContaining(marker), Is.Empty);
+    }
 }
