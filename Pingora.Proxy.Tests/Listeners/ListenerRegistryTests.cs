@@ -56,6 +56,15 @@ public sealed class ListenerRegistryTests
     }
 
     [Test]
+    public void A_second_instance_cannot_bind_an_address_a_first_one_listens_on()
+    {
+        var address = FreeLoopback();
+        Acquire([address]);
+        var error = Assert.Throws<ListenerException>(() => ListenerRegistry.Acquire([address]));
+        Assert.That(error!.Message, Does.Contain("in use"), "only the upgrade handoff may share a listening socket");
+    }
+
+    [Test]
     public async Task Inherited_fds_are_adopted_by_address_and_unused_ones_kept_until_released()
     {
         var kept = FreeLoopback();
