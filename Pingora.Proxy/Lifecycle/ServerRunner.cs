@@ -71,7 +71,17 @@ public sealed class ServerRunner
             return 1;
         }
 
-        await using var log = LogSetup.Create(config.Server);
+        Serilog.Core.Logger logger;
+        try
+        {
+            logger = LogSetup.Create(config.Server);
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"pingora: {e.Message}");
+            return 1;
+        }
+        await using var log = logger;
         foreach (var warning in loaded.Warnings) log.Warning("{Warning}", warning.ToString());
         var phases = new PhaseLog(log);
         // Registered before anything slow, so that no signal finds the runtime's default action in place.

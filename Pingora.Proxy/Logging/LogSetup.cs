@@ -20,8 +20,7 @@ public static class LogSetup
         var format = new OneLineWarnings(new MessageTemplateTextFormatter(Template), traces: level <= LogEventLevel.Debug);
         return string.IsNullOrEmpty(server.ErrorLog)
             ? config.WriteTo.Console(format, standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger()
-            // shared: during an upgrade two processes append to the same file.
-            : config.WriteTo.File(format, server.ErrorLog, shared: true).CreateLogger();
+            : config.WriteTo.Sink(new AppendOnlyFileSink(server.ErrorLog, format)).CreateLogger();
     }
 
     /// <summary>

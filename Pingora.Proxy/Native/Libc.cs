@@ -99,6 +99,9 @@ internal static unsafe partial class Libc
     public static partial int dup3(int oldfd, int newfd, int flags);
 
     [LibraryImport(Lib, SetLastError = true)]
+    public static partial nint write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(Lib, SetLastError = true)]
     public static partial int socketpair(int domain, int type, int protocol, int* sv);
 
     [LibraryImport(Lib)]
