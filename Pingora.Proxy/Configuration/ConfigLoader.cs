@@ -109,11 +109,32 @@ public static class ConfigLoader
 
         var sourceMap = new SourceMap();
         var config = ConfigDocumentBinder.Bind(root, path, diagnostics, sourceMap);
+        ResolveRelativePaths(config, Path.GetDirectoryName(Path.GetFullPath(path))!);
         ConfigValidator.Validate(config, sourceMap, diagnostics);
         if (diagnostics.HasErrors) return new ConfigLoadResult(null, diagnostics.Errors, diagnostics.Warnings);
 
         NormalizeProtocols(config);
         return new ConfigLoadResult(config, [], diagnostics.Warnings);
+    }
+
+    /// <summary>
+    /// Relative paths in the file are relative to the file's own directory, so that they mean the same for `-t` in a
+    /// shell, a foreground server, a daemon after it changed to working_directory, and a reload.
+    /// </summary>
+    private static void ResolveRelativePaths(PingoraConfig config, string directory)
+    {
+        string? Resolve(string? path) => string.IsNullOrWhiteSpace(path) ? path : Path.GetFullPath(path, directory);
+        var server = config.Server;
+        server.PidFile = Resolve(server.PidFile)!;
+        server.UpgradeSock = Resolve(server.UpgradeSock)!;
+        server.ErrorLog = Resolve(server.ErrorLog);
+        server.WorkingDirectory = Resolve(server.WorkingDirectory);
+        server.SessionAffinityKeysDir = Resolve(server.SessionAffinityKeysDir);
+        foreach (var tls in config.Listeners.Select(l => l.Tls).OfType<TlsConf>())
+        {
+            tls.CertificatePath = Resolve(tls.CertificatePath)!;
+            tls.KeyPath = Resolve(tls.KeyPath)!;
+        }
     }
 
     /// <summary>Consumers compare protocols against "http1" and "http2" only; the file may say "Http2".</summary>

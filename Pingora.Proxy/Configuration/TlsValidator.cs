@@ -41,8 +41,6 @@ internal static class TlsValidator
             diagnostics.Error(at, $"missing: the path of the PEM {what} file");
             return false;
         }
-        // Relative paths resolve against the current directory, which differs between "-t" in a shell and a daemon.
-        var where = Path.IsPathRooted(file) ? "" : $" (relative to {Environment.CurrentDirectory})";
         try
         {
             using var stream = File.OpenRead(file);
@@ -50,11 +48,11 @@ internal static class TlsValidator
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            diagnostics.Error(at, $"file not found: {file}{where}");
+            diagnostics.Error(at, $"file not found: {file}");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            diagnostics.Error(at, $"cannot read {file}{where}: {e.Message}");
+            diagnostics.Error(at, $"cannot read {file}: {e.Message}");
         }
         return false;
     }
