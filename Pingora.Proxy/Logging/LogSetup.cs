@@ -36,7 +36,11 @@ public static class LogSetup
             .AddProvider(new Serilog.Extensions.Logging.SerilogLoggerProvider(log))
             .SetMinimumLevel(min)
             .AddFilter("Microsoft", framework)
-            .AddFilter("Yarp", framework);
+            .AddFilter("Yarp", framework)
+            // Enabled at any level, the hosting logger opens a log scope for every request (and Serilog pushes it onto
+            // an AsyncLocal); outside debugging it has nothing to say that another category does not.
+            .AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", framework <= Microsoft.Extensions.Logging.LogLevel.Debug
+                ? framework : Microsoft.Extensions.Logging.LogLevel.None);
     }
 
     public static LogEventLevel Level(string name) => name.ToLowerInvariant() switch

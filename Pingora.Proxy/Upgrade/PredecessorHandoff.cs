@@ -17,7 +17,8 @@ public sealed record HandoffOutcome(bool Committed, int SuccessorPid);
 /// </summary>
 public static class PredecessorHandoff
 {
-    private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(50);
+    // Short: the successor is usually up within a few hundred ms, and each attempt is one cheap local connect().
+    private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(10);
 
     public static async Task<HandoffOutcome> RunAsync(ServerConf server, ListenerRegistry registry, PhaseLog phases, CancellationToken cancel)
     {
