@@ -206,7 +206,7 @@ public sealed class ProcessChecks
         Assert.That(serving.Text, Does.Contain($"pingora[{pid}]"));
         Assert.That(ProcessTable.WithCommandLineContaining(marker), Is.EqualTo(new[] { pid }));
         Assert.That(adopted.HasExited, Is.False);
-        Assert.ThrowsAsync<InvalidOperationException>(() => adopted.WaitForExitAsync(TimeSpan.FromSeconds(1)),
+        await Assert.ThrowsAsync<InvalidOperationException>(() => adopted.WaitForExitAsync(TimeSpan.FromSeconds(1)),
             "an adopted process's exit code is its parent's to know");
 
         adopted.Signal(Signals.SIGTERM);
