@@ -9,22 +9,10 @@ namespace Pingora.Proxy.Tests.EndToEnd;
 [Category("EndToEnd")]
 public sealed class DaemonTests : PingoraTestBase
 {
-    private async Task<(TestConfig Config, ListenerSpec Listener)> ConfigAsync(bool waitForReady)
-    {
-        var backend = await StartBackendAsync("A");
-        var config = NewConfig();
-        var listener = config.AddListener();
-        config.AddRoute("all", "c1", "/{**rest}");
-        config.AddCluster("c1", backend);
-        config.ErrorLog = Path.Combine(TempDir, "error.log");
-        config.DaemonWaitForReady = waitForReady;
-        return (config, listener);
-    }
-
     [Test]
     public async Task Minus_d_returns_once_the_daemon_serves_and_the_daemon_is_detached()
     {
-        var (config, listener) = await ConfigAsync(waitForReady: true);
+        var (config, listener) = await NewDaemonConfigAsync(waitForReady: true);
         var (launcher, daemon) = await StartDaemonAsync(config);
 
         // No retry and no wait: -d has returned, so the daemon must already answer.
@@ -60,7 +48,7 @@ public sealed class DaemonTests : PingoraTestBase
     [Test]
     public async Task Without_daemon_wait_for_ready_the_launcher_returns_at_once_and_the_daemon_comes_up_alone()
     {
-        var (config, listener) = await ConfigAsync(waitForReady: false);
+        var (config, listener) = await NewDaemonConfigAsync(waitForReady: false);
         config.Write();
         var launcher = StartLauncher(config);
         Assert.That(await launcher.WaitForExitAsync(Timeouts.Startup), Is.Zero, launcher.LastLines());
@@ -87,7 +75,7 @@ public sealed class DaemonTests : PingoraTestBase
     [Test]
     public async Task Without_error_log_the_launcher_relays_the_daemons_start_up_to_serving()
     {
-        var (config, listener) = await ConfigAsync(waitForReady: true);
+        var (config, listener) = await NewDaemonConfigAsync(waitForReady: true);
         config.ErrorLog = null;
         config.Write();
         var launcher = StartLauncher(config);
@@ -105,7 +93,7 @@ public sealed class DaemonTests : PingoraTestBase
     public async Task Sighup_reloads_a_daemon_started_with_a_relative_config_path()
     {
         // The daemon changes to / while the operator named the file relative to their own directory.
-        var (config, listener) = await ConfigAsync(waitForReady: true);
+        var (config, listener) = await NewDaemonConfigAsync(waitForReady: true);
         config.Write();
         var launcher = StartPingora(["-d", "-c", Path.GetRelativePath(Path.GetTempPath(), config.Path)]);
         Assert.That(await launcher.WaitForExitAsync(Timeouts.Startup), Is.Zero, launcher.LastLines());

@@ -17,13 +17,7 @@ public sealed class DaemonUpgradeTests : PingoraTestBase
 
     private async Task<(TestConfig Config, ListenerSpec Listener, PingoraProcess Daemon)> StartAsync(Action<TestConfig>? adjust = null)
     {
-        var backend = await StartBackendAsync("A");
-        var config = NewConfig();
-        var listener = config.AddListener();
-        config.AddRoute("all", "c1", "/{**rest}");
-        config.AddCluster("c1", backend);
-        config.ErrorLog = Path.Combine(TempDir, "error.log");
-        config.DaemonWaitForReady = true;
+        var (config, listener) = await NewDaemonConfigAsync();
         adjust?.Invoke(config);
         var (_, daemon) = await StartDaemonAsync(config);
         return (config, listener, daemon);

@@ -5,6 +5,20 @@ namespace Pingora.Proxy.Tests.Harness;
 
 public abstract partial class PingoraTestBase
 {
+    /// <summary>A config proxying everything to a new backend "A", logging to error.log in the test directory (a
+    /// daemon's stderr ends at readiness, so its lines are followed there).</summary>
+    protected async Task<(TestConfig Config, ListenerSpec Listener)> NewDaemonConfigAsync(bool waitForReady = true)
+    {
+        var backend = await StartBackendAsync("A");
+        var config = NewConfig();
+        var listener = config.AddListener();
+        config.AddRoute("all", "c1", "/{**rest}");
+        config.AddCluster("c1", backend);
+        config.ErrorLog = Path.Combine(TempDir, "error.log");
+        config.DaemonWaitForReady = waitForReady;
+        return (config, listener);
+    }
+
     /// <summary>Starts <c>pingora -d</c> (plus <paramref name="extraArgs"/>) on the config's file, written by the
     /// caller. The launcher is the test's child; the daemon it starts is not (see <see cref="AdoptDaemon"/>).</summary>
     protected PingoraProcess StartLauncher(TestConfig config, IReadOnlyDictionary<string, string>? env = null, params string[] extraArgs) =>
