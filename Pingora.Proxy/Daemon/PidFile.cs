@@ -30,8 +30,6 @@ public sealed class PidFile(string path)
 
     public void Commit(string prepared) => File.Move(prepared, Path, overwrite: true);
 
-    public void Write() => Commit(Prepare());
-
     /// <summary>The pid the file names, or null when it is missing or unreadable.</summary>
     public int? Read()
     {

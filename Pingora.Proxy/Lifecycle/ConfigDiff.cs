@@ -9,16 +9,12 @@ public static class ConfigDiff
     {
         var changed = typeof(ServerConf).GetProperties()
             .Where(p => !Equals(p.GetValue(running.Server), p.GetValue(reloaded.Server)))
-            .Select(p => SnakeCase(p.Name))
+            .Select(p => KeyNames.ToSnakeCase(p.Name))
             .ToList();
         if (!running.Listeners.Select(Describe).SequenceEqual(reloaded.Listeners.Select(Describe)))
             changed.Add("listeners");
         return changed;
     }
-
-    /// <summary>The key as the file spells it: GracePeriodSeconds is grace_period_seconds.</summary>
-    private static string SnakeCase(string name) =>
-        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     private static string Describe(ListenerConf l) =>
         $"{l.Address} {l.Tls?.CertificatePath} {l.Tls?.KeyPath} {string.Join(",", l.Protocols ?? [])}";

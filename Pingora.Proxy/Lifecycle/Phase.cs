@@ -1,3 +1,5 @@
+using Pingora.Proxy.Configuration;
+
 namespace Pingora.Proxy.Lifecycle;
 
 /// <summary>
@@ -25,6 +27,5 @@ public sealed class PhaseLog(Serilog.ILogger log)
         Log.Error($"phase={Name(phase)} {template}", values);
 
     /// <summary>HandoffFailed becomes "handoff-failed".</summary>
-    public static string Name(Phase phase) =>
-        string.Concat(phase.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+    public static string Name(Phase phase) => KeyNames.ToSnakeCase(phase.ToString()).Replace('_', '-');
 }

@@ -55,6 +55,7 @@ public sealed class ServerRunner
         }
         var config = loaded.Config!;
         ServiceIdentity? identity;
+        Serilog.Core.Logger logger;
         var daemon = DaemonChild.FromEnvironment();
         try
         {
@@ -64,16 +65,6 @@ public sealed class ServerRunner
             // The daemon leaves this directory; SIGHUP re-reads the file by this path.
             if (daemon is not null) cli = cli with { ConfigPath = Path.GetFullPath(cli.ConfigPath) };
             daemon?.Detach(config.Server);
-        }
-        catch (IOException e)
-        {
-            Console.Error.WriteLine($"pingora: {e.Message}");
-            return 1;
-        }
-
-        Serilog.Core.Logger logger;
-        try
-        {
             logger = LogSetup.Create(config.Server);
         }
         catch (IOException e)
