@@ -1,5 +1,8 @@
 using Pingora.Proxy.Native;
+using Pingora.Proxy.Proxy;
 
 // First, before the runtime registers any handler: signals inherited as ignored would never be delivered.
 Libc.ResetInheritedSignalDispositions();
+// Before the first socket: the runtime reads this switch once.
+InlineSocketCompletions.EnableUnlessSet();
 return await Pingora.Proxy.Cli.Entry.RunAsync(args);
