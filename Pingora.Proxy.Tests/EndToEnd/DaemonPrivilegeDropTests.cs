@@ -59,6 +59,22 @@ public sealed class DaemonPrivilegeDropTests : PingoraTestBase
     }
 
     [Test]
+    public async Task A_tls_key_only_root_can_read_is_read_before_the_drop()
+    {
+        var certificate = CreateCertificate();
+        File.SetUnixFileMode(certificate.KeyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite); // 0600, root's
+        var (config, listener) = Config(config => config.AddListener(certificate));
+        config.Write();
+        var launcher = StartProcess(RepoPaths.RequireBinary(), ["-d", "-c", config.Path]);
+        Assert.That(await launcher.WaitForExitAsync(LauncherTimeout(config)), Is.Zero, launcher.LastLines());
+        var daemon = AdoptDaemon(ReadPidFile(config), config);
+
+        AssertRunsAsServiceUser(daemon);
+        using var client = NewClient(certificate);
+        Assert.That((await client.GetStatusAsync(listener.Url("/status"))).Pid, Is.EqualTo(daemon.Pid));
+    }
+
+    [Test]
     public async Task A_successor_started_unprivileged_takes_over_a_port_below_1024()
     {
         var (config, listener) = Config(config =>

@@ -103,6 +103,7 @@ public static class ConfigLoader
     /// <summary>Checks <paramref name="yamlText"/> as the content of the file at <paramref name="path"/> (used in messages).</summary>
     public static ConfigLoadResult Parse(string yamlText, string path)
     {
+        YarpValidation.Prepare();
         var diagnostics = new DiagnosticBag(path);
         var root = YamlDocumentReader.Read(yamlText, diagnostics);
         if (diagnostics.HasErrors) return new ConfigLoadResult(null, diagnostics.Errors, diagnostics.Warnings);

@@ -20,6 +20,26 @@ internal static class YarpValidation
         return services.BuildServiceProvider().GetRequiredService<IConfigValidator>();
     });
 
+    /// <summary>
+    /// Starts building the validator on the thread pool, so that it is ready by the time the file has been read and
+    /// bound (at start, both take about as long, and the start is on an upgrade's critical path).
+    /// </summary>
+    public static void Prepare()
+    {
+        if (Validator.IsValueCreated) return;
+        ThreadPool.UnsafeQueueUserWorkItem(_ =>
+        {
+            try
+            {
+                _ = Validator.Value;
+            }
+            catch (Exception)
+            {
+                // Lazy keeps the exception; Validate throws it on the loading thread.
+            }
+        }, null);
+    }
+
     public static void Validate(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters, SourceMap sourceMap,
         DiagnosticBag diagnostics)
     {

@@ -101,18 +101,30 @@ public sealed class ServerRunner
         _phases.Enter(Phase.Configure, "{File}: {Listeners} listeners, {Routes} routes, {Clusters} clusters; pid {Pid}",
             _config.FilePath, _config.Listeners.Count, _config.Routes.Count, _config.Clusters.Count, _status.Pid);
 
+        // The host needs no socket: it builds on another core while a successor waits for its predecessor's sockets,
+        // which takes a good part off the upgrade's critical path.
+        var building = Task.Run(() => ProxyHost.Build(_config, _connections, _status, Log));
         SuccessorHandoff? predecessor = null;
-        // A successor is ready for its launcher once it waits on upgrade_sock: from then on the SIGQUIT may come in
-        // either order (systemd's ExecReload sends it first; an operator may send it after `pingora -u -d`).
-        if (_cli.Upgrade) predecessor = await SuccessorHandoff.WaitForPredecessorAsync(Server, _phases, _signals, _identity, NotifyLauncher);
+        try
+        {
+            // A successor is ready for its launcher once it waits on upgrade_sock: from then on the SIGQUIT may come
+            // in either order (systemd's ExecReload sends it first; an operator may send it after `pingora -u -d`).
+            if (_cli.Upgrade) predecessor = await SuccessorHandoff.WaitForPredecessorAsync(Server, _phases, _signals, _identity, NotifyLauncher);
+        }
+        catch
+        {
+            await DiscardAsync(building);
+            throw;
+        }
         await using var _ = predecessor;
 
         string preparedPidFile;
         try
         {
+            _host = await building;
             Listen(predecessor?.Listeners);
-            // Everything that needs root happens before the drop: binding, reading TLS keys (in Build).
-            _host = ProxyHost.Build(_config, _registry!, _connections, _status, Log);
+            // Everything that needs root happens before the drop: binding, and reading TLS keys (in Listen).
+            _host.Listen(_registry!, _config.Listeners);
             if (Server.SessionAffinityKeysDir is { } keys) Directory.CreateDirectory(keys);
             if (_identity is not null)
             {
@@ -142,6 +154,19 @@ public sealed class ServerRunner
             NotifyLauncher();
         }
         return await ServeAsync();
+    }
+
+    /// <summary>The handoff failed: the process exits with its error, so the host's own outcome is of no interest.</summary>
+    private static async Task DiscardAsync(Task<ProxyHost> building)
+    {
+        try
+        {
+            await (await building).DisposeAsync();
+        }
+        catch (Exception)
+        {
+            // Only the handoff's error is reported.
+        }
     }
 
     private void NotifyLauncher() => _daemon?.NotifyReady(Server, Log);

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -7,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Pingora.Proxy.Configuration;
 using Pingora.Proxy.Drain;
 using Pingora.Proxy.Listeners;
@@ -22,15 +24,20 @@ public sealed class ProxyHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly InMemoryConfigProvider _routes;
+    private readonly ConnectionTracker _tracker;
 
-    private ProxyHost(WebApplication app)
+    private ProxyHost(WebApplication app, ConnectionTracker tracker)
     {
         _app = app;
+        _tracker = tracker;
         _routes = app.Services.GetRequiredService<InMemoryConfigProvider>();
     }
 
-    public static ProxyHost Build(PingoraConfig config, ListenerRegistry registry, ConnectionTracker tracker,
-        ProcessStatus status, Serilog.ILogger log)
+    /// <summary>
+    /// Builds everything but the listeners (<see cref="Listen"/>), so that a successor can build while it waits for
+    /// its predecessor's sockets: the build is a good part of its start.
+    /// </summary>
+    public static ProxyHost Build(PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log)
     {
         // The empty builder reads no appsettings.json and no ASPNETCORE_* variables: the YAML file is the only
         // configuration, so nothing in the environment can add a listener or change a limit behind its back.
@@ -43,15 +50,7 @@ public sealed class ProxyHost : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.Services.AddSingleton<IConnectionListenerFactory, RegistryListenerFactory>();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            foreach (var listener in registry.Listeners)
-            {
-                var conf = config.Listeners.Single(l => l.Address.Equals(listener.Address));
-                kestrel.Listen(new RegistryEndPoint(listener), options => ConfigureListener(options, conf, tracker));
-            }
-        });
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
         // YARP protects session-affinity cookies with Data Protection. Its default key ring lives in $HOME, which a
         // daemon should not write to (and cannot after dropping privileges), so choose explicitly.
@@ -66,7 +65,22 @@ public sealed class ProxyHost : IAsyncDisposable
         app.UseRequestTracking(tracker);
         app.UseStatusEndpoint(config.Server.StatusPath, status, tracker);
         app.MapReverseProxy();
-        return new ProxyHost(app);
+        return new ProxyHost(app, tracker);
+    }
+
+    /// <summary>
+    /// Gives Kestrel the registry's sockets, each configured as its <paramref name="listeners"/> entry says. Reads
+    /// the TLS certificates and keys, so it runs before privileges are dropped. Kestrel takes its listen options
+    /// at start, so they may be added to the built host until then.
+    /// </summary>
+    public void Listen(ListenerRegistry registry, IReadOnlyList<ListenerConf> listeners)
+    {
+        var kestrel = _app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
+        foreach (var listener in registry.Listeners)
+        {
+            var conf = listeners.Single(l => l.Address.Equals(listener.Address));
+            kestrel.Listen(new RegistryEndPoint(listener), options => ConfigureListener(options, conf, _tracker));
+        }
     }
 
     private static void ConfigureListener(ListenOptions options, ListenerConf conf, ConnectionTracker tracker)
@@ -74,7 +88,20 @@ public sealed class ProxyHost : IAsyncDisposable
         options.Protocols = Protocols(conf);
         options.UseConnectionTracking(tracker);
         if (conf.Tls is { } tls)
-            options.UseHttps(X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath));
+            options.UseHttps(LoadCertificate(conf.Address, tls));
+    }
+
+    /// <summary>-t loads the same files, but as whoever ran it, and the files may have changed since.</summary>
+    private static X509Certificate2 LoadCertificate(ListenAddress address, TlsConf tls)
+    {
+        try
+        {
+            return X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new ListenerException($"{address}: cannot load TLS certificate {tls.CertificatePath} with key {tls.KeyPath}: {e.Message}");
+        }
     }
 
     private static HttpProtocols Protocols(ListenerConf conf)
