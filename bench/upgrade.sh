@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The upgrade benchmark (issue 3): pingora under load through one zero-downtime upgrade (start `pingora -u`, then
 # SIGQUIT the running instance). Prints requests served, errors by kind, p99 latency in steady state and in the
-# upgrade window (and their ratio), and the time from starting the successor to its acknowledgement.
+# upgrade window (and their ratio), and the time from starting the successor to its acknowledgement. The baseline of
+# the upgrade window is a control window in the same run: a second pingora starts (on another port) and stops, with
+# no handoff, so that what a process start alone costs on this machine is told apart from what the handoff costs.
 # With --soak N: N consecutive upgrades, each under its own load, with the RSS of every generation idle and under
 # load, and the total of errors. Everything runs on 127.0.0.1; every process started here is stopped on exit.
 set -euo pipefail
@@ -49,8 +51,11 @@ while (($#)); do
     shift 2
 done
 if ((SOAK > 0)); then BEFORE=${BEFORE:-2} AFTER=${AFTER:-1}; else BEFORE=${BEFORE:-5} AFTER=${AFTER:-5}; fi
-# The load of one upgrade: steady state, the upgrade itself (close_timeout plus a little), then after.
-LOAD_SECONDS=$(awk -v b="$BEFORE" -v c="$CLOSE" -v a="$AFTER" 'BEGIN { print b + c + 2 + a }')
+# The control window (one upgrade with details only): as long as an upgrade window, with a margin.
+CONTROL_SECONDS=0
+((SOAK > 0)) || CONTROL_SECONDS=$((CLOSE + 2))
+# The load of one upgrade: steady state, [control,] the upgrade itself (close_timeout plus a little), then after.
+LOAD_SECONDS=$(awk -v b="$BEFORE" -v k="$CONTROL_SECONDS" -v c="$CLOSE" -v a="$AFTER" 'BEGIN { print b + k + c + 2 + a }')
 
 init_run
 ensure_pingora
@@ -61,6 +66,11 @@ PORT=$(free_port 28080)
 CONF=$WORK/pingora.yaml
 LOG=$WORK/pingora.log
 write_pingora_conf "$CONF" "$PORT" "$UPSTREAM_PORT" "" "close_timeout_seconds: $CLOSE" "grace_period_seconds: $GRACE"
+if ((CONTROL_SECONDS > 0)); then
+    mkdir -p "$WORK/control"
+    CONTROL_CONF=$WORK/control/pingora.yaml
+    write_pingora_conf "$CONTROL_CONF" "$(free_port $((PORT + 1)))" "$UPSTREAM_PORT" ""
+fi
 
 # --- helpers ---------------------------------------------------------------------------------------------------
 
@@ -75,6 +85,20 @@ phase_time() {
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a + 0) printf "%.2fx", a / b; else print "n/a" }'; }
+
+# control_start: starts and stops a second pingora (CONTROL_CONF: another port, its own log), no handoff; returns
+# when it has stopped. Polls its log as wait_upgrade polls the upgrade's, so both windows see the same polling.
+control_start() {
+    local pid deadline=$((SECONDS + 30))
+    start_pingora "$CONTROL_CONF" "$WORK/control/out.log"
+    pid=$STARTED_PINGORA
+    until grep -q "phase=serving" "$WORK/control/pingora.log" 2>/dev/null; do
+        alive "$pid" && ((SECONDS < deadline)) || { cat "$WORK/control/out.log" >&2; die "the control pingora did not start"; }
+        sleep 0.02
+    done
+    kill -INT "$pid"
+    wait "$pid" || die "the control pingora exited with status $?"
+}
 
 # wait_upgrade OLD NEW NEW_OUTPUT: until OLD has exited (success), or NEW exited / the handoff failed / too long.
 wait_upgrade() {
@@ -91,7 +115,7 @@ wait_upgrade() {
 # Uses CURRENT (the running instance); leaves the successor in CURRENT. Sets the C_* results of the cycle.
 
 run_cycle() {
-    local n=$1 records out load_pid next t_start t_exit t_load warm
+    local n=$1 records out load_pid next t_start t_exit t_load warm t_control=""
     records=$WORK/load-$n.bin out=$WORK/load-$n.out
     C_OLD=$CURRENT
     C_RSS_IDLE=$(status_kb VmRSS "$CURRENT")
@@ -102,6 +126,11 @@ run_cycle() {
     sleep "$BEFORE"
     C_RSS_LOAD=$(status_kb VmRSS "$CURRENT")
     C_HWM=$(status_kb VmHWM "$CURRENT")
+    if ((CONTROL_SECONDS > 0)); then
+        t_control=$(now)
+        control_start
+        sleep "$(awk -v t="$t_control" -v k="$CONTROL_SECONDS" -v n="$(now)" 'BEGIN { r = t + k - n; print (r > 0 ? r : 0) }')"
+    fi
 
     t_start=$(now)
     start_pingora "$CONF" "$WORK/gen-$((n + 1)).out" -u
@@ -121,16 +150,21 @@ run_cycle() {
     C_ACK_MS=$(ms "$t_start" "$C_ACK")
     C_COMMIT_MS=$(ms "$t_start" "$C_COMMIT")
 
-    # Windows by request start time: steady state from 1 s after the load started to the start of `pingora -u`;
-    # the upgrade window from there to the predecessor's exit; after: the rest.
+    # Windows by request start time: steady state from 1 s after the load started to the control window (or to the
+    # start of `pingora -u`); the control window, as long as the upgrade window; the upgrade window from the start of
+    # `pingora -u` to the predecessor's exit; after: the rest.
     t_load=$(sed -n 's/.* start \([0-9.]*\)$/\1/p' "$out" | head -1)
-    warm=$(awk -v s="$t_load" -v u="$t_start" 'BEGIN { w = s + 1; printf "%.6f", (w < u ? w : s) }')
+    local steady_end=${t_control:-$t_start} control=()
+    warm=$(awk -v s="$t_load" -v u="$steady_end" 'BEGIN { w = s + 1; printf "%.6f", (w < u ? w : s) }')
     if awk -v e="$C_T_EXIT" -v s="$t_load" -v d="$LOAD_SECONDS" 'BEGIN { exit !(e > s + d) }'; then
         log "warning: the predecessor exited after the load had ended: the upgrade window is cut short (raise --after)"
     fi
-    C_REPORT=$("$LOADGEN" report --records "$records" --window "steady=$warm,$t_start" \
+    [[ -z $t_control ]] || control=(--window "control=$t_control,$(awk -v c="$t_control" -v s="$t_start" -v e="$C_T_EXIT" \
+        'BEGIN { printf "%.6f", c + (e - s) }')")
+    C_REPORT=$("$LOADGEN" report --records "$records" --window "steady=$warm,$steady_end" "${control[@]}" \
         --window "upgrade=$t_start,$C_T_EXIT" --window "after=$C_T_EXIT," --window "all=,")
     C_STEADY=$(grep '^RESULT window=steady ' <<<"$C_REPORT")
+    C_CONTROL=$(grep '^RESULT window=control ' <<<"$C_REPORT" || true)
     C_UPGRADE=$(grep '^RESULT window=upgrade ' <<<"$C_REPORT")
     C_ALL=$(grep '^RESULT window=all ' <<<"$C_REPORT")
     CURRENT=$next
@@ -190,7 +224,9 @@ if ((SOAK == 0)); then
     echo "re-sent requests:   $(field "$C_ALL" retried) (keep-alive connection closed by the server while idle; not errors)"
     echo "p99 steady state:   $(field "$C_STEADY" p99_ms) ms (p50 $(field "$C_STEADY" p50_ms) ms, $(field "$C_STEADY" requests) requests in $(field "$C_STEADY" seconds) s)"
     echo "p99 upgrade window: $(field "$C_UPGRADE" p99_ms) ms (p50 $(field "$C_UPGRADE" p50_ms) ms, $(field "$C_UPGRADE" requests) requests in $(field "$C_UPGRADE" seconds) s: starting pingora -u to the predecessor's exit)"
-    echo "p99 ratio:          $(ratio "$(field "$C_UPGRADE" p99_ms)" "$(field "$C_STEADY" p99_ms)") (upgrade window / steady state)"
+    echo "p99 control window: $(field "$C_CONTROL" p99_ms) ms (p50 $(field "$C_CONTROL" p50_ms) ms, $(field "$C_CONTROL" requests) requests in $(field "$C_CONTROL" seconds) s: a second pingora started and stopped on another port, no handoff)"
+    echo "p99 ratio:          $(ratio "$(field "$C_UPGRADE" p99_ms)" "$(field "$C_STEADY" p99_ms)") (upgrade window / steady state)," \
+        "$(ratio "$(field "$C_UPGRADE" p99_ms)" "$(field "$C_CONTROL" p99_ms)") (upgrade window / control window)"
     echo "successor ready:    ${C_ACK_MS} ms from starting pingora -u to phase=handoff-acknowledged (predecessor), ${C_COMMIT_MS} ms to phase=upgrade-committed (successor)"
     warm_load "$BEFORE"
     echo "RSS:                pid $first idle $(mb "$C_RSS_IDLE") MB, under load $(mb "$C_RSS_LOAD") MB (VmHWM $(mb "$C_HWM") MB);" \
