@@ -26,13 +26,15 @@ usage: bench/upgrade.sh [options]
                       (default: re-send it once on a new connection, as HTTP clients do, and count it apart)
   --close-timeout S   pingora's close_timeout_seconds for the run (default 1)
   --grace S           pingora's grace_period_seconds for the run (default 5)
+  --successor-first S start `pingora -u` S seconds before the SIGQUIT (the README's other order); the upgrade window
+                      then starts at the SIGQUIT (default 0: SIGQUIT right after starting `pingora -u`)
 environment: PINGORA_BIN (else artifacts/pingora/pingora, published when missing or older than the sources),
              BENCH_KEEP=1 keeps the work directory (logs, load records)
 EOF
 }
 
 ORIG_ARGS=("$@")
-SOAK=0 BEFORE="" AFTER="" RATE=2000 KEEPALIVE=8 NEWCONN=4 TIMEOUT=5 CLOSE=1 GRACE=5 RETRY=()
+SOAK=0 BEFORE="" AFTER="" LEAD=0 RATE=2000 KEEPALIVE=8 NEWCONN=4 TIMEOUT=5 CLOSE=1 GRACE=5 RETRY=()
 while (($#)); do
     case $1 in
         --no-retry) RETRY=(--no-retry); shift; continue ;;
@@ -45,6 +47,7 @@ while (($#)); do
         --timeout) TIMEOUT=$2 ;;
         --close-timeout) CLOSE=$2 ;;
         --grace) GRACE=$2 ;;
+        --successor-first) LEAD=$2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
     esac
@@ -55,7 +58,10 @@ if ((SOAK > 0)); then BEFORE=${BEFORE:-2} AFTER=${AFTER:-1}; else BEFORE=${BEFOR
 CONTROL_SECONDS=0
 ((SOAK > 0)) || CONTROL_SECONDS=$((CLOSE + 2))
 # The load of one upgrade: steady state, [control,] the upgrade itself (close_timeout plus a little), then after.
-LOAD_SECONDS=$(awk -v b="$BEFORE" -v k="$CONTROL_SECONDS" -v c="$CLOSE" -v a="$AFTER" 'BEGIN { print b + k + c + 2 + a }')
+LOAD_SECONDS=$(awk -v b="$BEFORE" -v k="$CONTROL_SECONDS" -v l="$LEAD" -v c="$CLOSE" -v a="$AFTER" 'BEGIN { print b + k + l + c + 2 + a }')
+# T0, where the upgrade window starts: the start of `pingora -u`, or with --successor-first the SIGQUIT.
+T0_IS="starting pingora -u"
+awk -v l="$LEAD" 'BEGIN { exit !(l > 0) }' && T0_IS="the SIGQUIT, $LEAD s after starting pingora -u"
 
 init_run
 ensure_pingora
@@ -132,9 +138,19 @@ run_cycle() {
         sleep "$(awk -v t="$t_control" -v k="$CONTROL_SECONDS" -v n="$(now)" 'BEGIN { r = t + k - n; print (r > 0 ? r : 0) }')"
     fi
 
-    t_start=$(now)
+    local t_successor
+    t_successor=$(now)
     start_pingora "$CONF" "$WORK/gen-$((n + 1)).out" -u
     next=$STARTED_PINGORA
+    if [[ $T0_IS != "starting pingora -u" ]]; then
+        local deadline=$((SECONDS + 30))
+        until grep -q "pingora\[$next\] phase=upgrade-wait " "$LOG"; do
+            alive "$next" && ((SECONDS < deadline)) || { cat "$WORK/gen-$((n + 1)).out" >&2; die "the successor did not reach upgrade-wait"; }
+            sleep 0.02
+        done
+        sleep "$(awk -v t="$t_successor" -v l="$LEAD" -v n="$(now)" 'BEGIN { r = t + l - n; print (r > 0 ? r : 0) }')"
+    fi
+    t_start=$(now)
     kill -QUIT "$CURRENT"
     wait_upgrade "$CURRENT" "$next" "$WORK/gen-$((n + 1)).out" || die "upgrade $n failed (logs: $LOG; BENCH_KEEP=1 keeps them)"
     t_exit=$(now)
@@ -223,16 +239,16 @@ if ((SOAK == 0)); then
         "write $(field "$C_ALL" write), timeout $(field "$C_ALL" timeout), non-2xx $(field "$C_ALL" non2xx); total $(field "$C_ALL" errors)"
     echo "re-sent requests:   $(field "$C_ALL" retried) (keep-alive connection closed by the server while idle; not errors)"
     echo "p99 steady state:   $(field "$C_STEADY" p99_ms) ms (p50 $(field "$C_STEADY" p50_ms) ms, $(field "$C_STEADY" requests) requests in $(field "$C_STEADY" seconds) s)"
-    echo "p99 upgrade window: $(field "$C_UPGRADE" p99_ms) ms (p50 $(field "$C_UPGRADE" p50_ms) ms, $(field "$C_UPGRADE" requests) requests in $(field "$C_UPGRADE" seconds) s: starting pingora -u to the predecessor's exit)"
+    echo "p99 upgrade window: $(field "$C_UPGRADE" p99_ms) ms (p50 $(field "$C_UPGRADE" p50_ms) ms, $(field "$C_UPGRADE" requests) requests in $(field "$C_UPGRADE" seconds) s: from $T0_IS to the predecessor's exit)"
     echo "p99 control window: $(field "$C_CONTROL" p99_ms) ms (p50 $(field "$C_CONTROL" p50_ms) ms, $(field "$C_CONTROL" requests) requests in $(field "$C_CONTROL" seconds) s: a second pingora started and stopped on another port, no handoff)"
     echo "p99 ratio:          $(ratio "$(field "$C_UPGRADE" p99_ms)" "$(field "$C_STEADY" p99_ms)") (upgrade window / steady state)," \
         "$(ratio "$(field "$C_UPGRADE" p99_ms)" "$(field "$C_CONTROL" p99_ms)") (upgrade window / control window)"
-    echo "successor ready:    ${C_ACK_MS} ms from starting pingora -u to phase=handoff-acknowledged (predecessor), ${C_COMMIT_MS} ms to phase=upgrade-committed (successor)"
+    echo "successor ready:    ${C_ACK_MS} ms from $T0_IS to phase=handoff-acknowledged (predecessor), ${C_COMMIT_MS} ms to phase=upgrade-committed (successor)"
     warm_load "$BEFORE"
     echo "RSS:                pid $first idle $(mb "$C_RSS_IDLE") MB, under load $(mb "$C_RSS_LOAD") MB (VmHWM $(mb "$C_HWM") MB);" \
         "successor pid $CURRENT under load $(mb "$W_RSS_LOAD") MB, idle $(mb "$(status_kb VmRSS "$CURRENT")") MB (VmHWM $(mb "$(status_kb VmHWM "$CURRENT")") MB)"
     echo
-    echo "timeline (ms from starting pingora -u):"
+    echo "timeline (ms from $T0_IS):"
     timeline "$first" "$CURRENT"
 else
     printf '%-4s %-15s %7s %9s %7s %8s %12s %12s %10s %10s %8s\n' \
