@@ -26,11 +26,9 @@ public sealed class ConnectionTracker
 
     public TrackedConnection Open()
     {
-        lock (_gate)
-        {
-            _active++;
-            _unsettled++;
-        }
+        // Atomic like the decrement in Closed, which runs outside the lock: a plain ++ here could lose it.
+        Interlocked.Increment(ref _active);
+        lock (_gate) _unsettled++;
         return new TrackedConnection(this);
     }
 
