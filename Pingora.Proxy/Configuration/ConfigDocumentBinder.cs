@@ -12,7 +12,6 @@ namespace Pingora.Proxy.Configuration;
 internal static class ConfigDocumentBinder
 {
     public const string ListenersKey = "listeners";
-    public const string ReverseProxyKey = ConfigPaths.ReverseProxy;
 
     /// <summary>
     /// Keys of Pingora's ServerConf that mean something to Pingora's Rust runtime or connectors but nothing here.
@@ -41,16 +40,16 @@ internal static class ConfigDocumentBinder
         {
             if (keyNode is not YamlScalarNode { Value: { } key } scalarKey) continue; // the binder reports odd keys
             if (KeyNames.Same(key, ListenersKey)) TakeSection(ref listenersKey, scalarKey, diagnostics);
-            else if (KeyNames.Same(key, ReverseProxyKey)) TakeSection(ref proxyKey, scalarKey, diagnostics);
+            else if (KeyNames.Same(key, ConfigPaths.ReverseProxy)) TakeSection(ref proxyKey, scalarKey, diagnostics);
             else if (PingoraKeysWithoutEffect.Contains(KeyNames.Normalize(key)))
                 diagnostics.Warning(SourceLocation.At(keyNode.Start, NodePath.Root.Key(key)),
                     $"Pingora key '{key}' has no effect in pingora (.NET)");
         }
 
         var server = binder.BindObject<ServerConf>(root, NodePath.Root,
-            key => KeyNames.Same(key, ListenersKey) || KeyNames.Same(key, ReverseProxyKey)
+            key => KeyNames.Same(key, ListenersKey) || KeyNames.Same(key, ConfigPaths.ReverseProxy)
                    || PingoraKeysWithoutEffect.Contains(KeyNames.Normalize(key)),
-            [ListenersKey, ReverseProxyKey]);
+            [ListenersKey, ConfigPaths.ReverseProxy]);
         var listeners = BindListeners(root, listenersKey, binder, diagnostics);
         var (routes, clusters) = proxyKey is null
             ? ([], [])

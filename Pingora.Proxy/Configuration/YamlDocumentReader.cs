@@ -67,13 +67,12 @@ internal static partial class YamlDocumentReader
     {
         // One frame per open mapping or sequence: its path, and for a mapping the last key read and whether the
         // next scalar is a key; for a sequence the index of the next item.
-        var frames = new Stack<(string Path, bool IsMapping, bool ExpectKey, string Key, int Index)>();
-        string ChildPath()
+        var frames = new Stack<(NodePath Path, bool IsMapping, bool ExpectKey, string Key, int Index)>();
+        NodePath ChildPath()
         {
-            if (frames.Count == 0) return "";
+            if (frames.Count == 0) return NodePath.Root;
             var (path, isMapping, _, key, index) = frames.Peek();
-            var segment = isMapping ? key : $"[{index}]";
-            return path.Length == 0 || segment.StartsWith('[') ? path + segment : $"{path}.{segment}";
+            return isMapping ? path.Key(key) : path.Index(index);
         }
         void ValueDone()
         {
@@ -92,7 +91,7 @@ internal static partial class YamlDocumentReader
                     case Scalar scalar when frames.Count > 0 && frames.Peek() is { IsMapping: true, ExpectKey: true } mapping:
                         frames.Pop();
                         frames.Push(mapping with { ExpectKey = false, Key = scalar.Value });
-                        if (scalar.Start.Line == mark.Line && scalar.Start.Column == mark.Column) return ChildPath();
+                        if (scalar.Start.Line == mark.Line && scalar.Start.Column == mark.Column) return ChildPath().Display;
                         break;
                     case Scalar or AnchorAlias:
                         ValueDone();

@@ -13,12 +13,6 @@ public sealed class DaemonChild
 {
     public const string LauncherVariable = "PINGORA_DAEMON_LAUNCHER";
 
-    /// <summary>Set by tests only (as in SuccessorHandoff): "daemon-notify" raises SIGSTOP instead of telling the
-    /// launcher, so a daemon that never becomes ready can be tested deterministically.</summary>
-    private const string TestStopVariable = "PINGORA_TEST_STOP_AT";
-
-    private const int EPERM = 1;
-
     private DaemonChild(int launcherPid) => LauncherPid = launcherPid;
 
     public int LauncherPid { get; }
@@ -62,7 +56,7 @@ public sealed class DaemonChild
     {
         if (!server.DaemonWaitForReady) return;
         RedirectStderr(server);
-        if (Environment.GetEnvironmentVariable(TestStopVariable) == "daemon-notify") Libc.Raise(Libc.SIGSTOP);
+        Libc.StopIfTestAsks("daemon-notify"); // a daemon that never becomes ready
         // The launcher may not yet have switched its real uid to ours when we, already unprivileged, signal it:
         // EPERM until it has (see DaemonLauncher), so retry for daemon_notify_timeout_seconds. Only while it is still
         // our parent: once it is gone (it gave up), its pid may belong to an unrelated process.
@@ -76,7 +70,7 @@ public sealed class DaemonChild
             }
             if (Libc.Kill(LauncherPid, Libc.SIGUSR1) == 0) return;
             var errno = Marshal.GetLastPInvokeError();
-            if (errno != EPERM || DateTime.UtcNow >= deadline)
+            if (errno != Libc.EPERM || DateTime.UtcNow >= deadline)
             {
                 log.Warning("could not tell the launcher (pid {Pid}) that the daemon is ready: {Error}",
                     LauncherPid, Marshal.GetPInvokeErrorMessage(errno));

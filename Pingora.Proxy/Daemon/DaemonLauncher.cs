@@ -66,7 +66,7 @@ public static class DaemonLauncher
         daemon.Kill(entireProcessTree: true);
         await daemon.WaitForExitAsync();
         // It may have written the pid file before it hung; a file naming a dead process would mislead systemd.
-        var pidFile = new PidFile(Path.Combine(server.WorkingDirectory ?? "/", server.PidFile));
+        var pidFile = new PidFile(server.PidFile);
         if (pidFile.Read() == daemon.Id) pidFile.Remove();
         return 1;
     }

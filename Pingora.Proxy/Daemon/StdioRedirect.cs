@@ -25,7 +25,7 @@ internal static class StdioRedirect
             foreach (var copy in copies)
             {
                 if (Libc.dup3(fd, copy, Libc.O_CLOEXEC) < 0)
-                    throw new IOException($"dup3 {path} onto fd {copy}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+                    throw new IOException($"dup3 {path} onto fd {copy}: {Libc.LastError()}");
             }
         }
         finally

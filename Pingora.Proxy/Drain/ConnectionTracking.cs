@@ -33,7 +33,7 @@ public static class ConnectionTracking
     public static IApplicationBuilder UseRequestTracking(this IApplicationBuilder app, ConnectionTracker tracker) =>
         app.Use((context, next) =>
         {
-            var http2 = HttpProtocol.IsHttp2(context.Request.Protocol) || HttpProtocol.IsHttp3(context.Request.Protocol);
+            var http2 = HttpProtocol.IsHttp2(context.Request.Protocol); // no HTTP/3 listener exists
             if (context.Features.Get<IConnectionItemsFeature>()?.Items is { } items
                 && items.TryGetValue(TrackedConnection.ItemKey, out var value)
                 && value is TrackedConnection tracked)

@@ -24,7 +24,6 @@ public sealed class ServerRunner
     private readonly PidFile _pidFile;
     private readonly ServiceIdentity? _identity;
     private readonly DaemonChild? _daemon;
-    private PingoraConfig _running;
     private ListenerRegistry? _registry;
     private ProxyHost? _host;
 
@@ -34,7 +33,7 @@ public sealed class ServerRunner
         _cli = cli;
         _identity = identity;
         _daemon = daemon;
-        _config = _running = config;
+        _config = config;
         _phases = phases;
         _signals = signals;
         _pidFile = new PidFile(config.Server.PidFile);
@@ -125,10 +124,13 @@ public sealed class ServerRunner
             Listen(predecessor?.Listeners);
             // Everything that needs root happens before the drop: binding, and reading TLS keys (in Listen).
             _host.Listen(_registry!, _config.Listeners);
-            if (Server.SessionAffinityKeysDir is { } keys) Directory.CreateDirectory(keys);
+            if (Server.SessionAffinityKeysDir is { } keys)
+            {
+                Directory.CreateDirectory(keys);
+                _identity?.Own(keys);
+            }
             if (_identity is not null)
             {
-                if (Server.SessionAffinityKeysDir is { } keysDir) _identity.Own(keysDir);
                 _identity.Assume();
                 // The pid file is renamed into place and removed as this user, so it is written as this user too:
                 // preparing it as root would only defer the failure and leave a file the user cannot remove.
@@ -287,16 +289,11 @@ public sealed class ServerRunner
         }
         var reloaded = loaded.Config!;
         foreach (var warning in loaded.Warnings) Log.Warning("{Warning}", warning.ToString());
-        var needUpgrade = ConfigDiff.NeedingUpgrade(_running, reloaded);
+        var needUpgrade = ConfigDiff.NeedingUpgrade(_config, reloaded);
         if (needUpgrade.Count > 0)
             Log.Warning("reload does not apply changes to {Keys}: they take effect with an upgrade (pingora -u, then SIGQUIT)",
                 string.Join(", ", needUpgrade));
         _host!.ApplyRoutes(reloaded.Routes, reloaded.Clusters);
-        _running = new PingoraConfig
-        {
-            FilePath = _running.FilePath, Server = _running.Server, Listeners = _running.Listeners,
-            Routes = reloaded.Routes, Clusters = reloaded.Clusters,
-        };
         _phases.Enter(Phase.Reload, "ok: {Routes} routes, {Clusters} clusters", reloaded.Routes.Count, reloaded.Clusters.Count);
     }
 

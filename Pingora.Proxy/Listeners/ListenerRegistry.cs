@@ -52,9 +52,6 @@ public sealed class ListenerRegistry
         return count;
     }
 
-    /// <summary>Ends every accept; the sockets stay open (a successor may be accepting on them too).</summary>
-    public Task StopAcceptingAsync() => Task.WhenAll(_listeners.Select(l => l.StopAcceptingAsync()));
-
     public async Task CloseAllAsync()
     {
         await Task.WhenAll(_listeners.Select(l => l.CloseAsync()));

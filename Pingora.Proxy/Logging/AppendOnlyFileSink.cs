@@ -43,7 +43,7 @@ internal sealed unsafe class AppendOnlyFileSink : ILogEventSink, IDisposable
                     var n = Libc.write(_fd, start + written, (nuint)(bytes.Length - written));
                     if (n < 0)
                     {
-                        if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == 4) continue; // EINTR
+                        if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Libc.EINTR) continue;
                         return; // a full disk must not take the proxy down; nothing else to report to
                     }
                     written += (int)n;

@@ -43,15 +43,9 @@ public static class LogSetup
                 ? framework : Microsoft.Extensions.Logging.LogLevel.None);
     }
 
-    public static LogEventLevel Level(string name) => name.ToLowerInvariant() switch
-    {
-        "verbose" or "trace" => LogEventLevel.Verbose,
-        "debug" => LogEventLevel.Debug,
-        "warning" or "warn" => LogEventLevel.Warning,
-        "error" => LogEventLevel.Error,
-        "fatal" => LogEventLevel.Fatal,
-        _ => LogEventLevel.Information,
-    };
+    /// <summary>log_level's names are Serilog's level names (ServerConfValidator accepts only those).</summary>
+    public static LogEventLevel Level(string name) =>
+        Enum.TryParse<LogEventLevel>(name, ignoreCase: true, out var level) ? level : LogEventLevel.Information;
 
     private static Microsoft.Extensions.Logging.LogLevel ToMicrosoft(LogEventLevel level) => level switch
     {

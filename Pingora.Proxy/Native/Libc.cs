@@ -20,6 +20,7 @@ internal static unsafe partial class Libc
     public const int MSG_NOSIGNAL = 0x4000;
     public const int MSG_CMSG_CLOEXEC = 0x40000000;
 
+    public const int EPERM = 1;
     public const int EINTR = 4;
     public const int EAGAIN = 11; // == EWOULDBLOCK on Linux
     public const int ECONNRESET = 104;
@@ -123,7 +124,7 @@ internal static unsafe partial class Libc
         foreach (var fd in fds)
             if (fd >= 0) close(fd);
     }
-    public const int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGKILL = 9, SIGUSR1 = 10, SIGTERM = 15, SIGSTOP = 19;
+    public const int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGUSR1 = 10, SIGTERM = 15, SIGSTOP = 19;
     private static readonly IntPtr SIG_DFL = IntPtr.Zero;
 
     [LibraryImport(Lib, EntryPoint = "signal", SetLastError = true)]
@@ -157,4 +158,13 @@ internal static unsafe partial class Libc
     }
 
     public static string LastError() => Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
+
+    /// <summary>
+    /// Test hook: stops this process (SIGSTOP) at <paramref name="point"/> when PINGORA_TEST_STOP_AT names it, so a
+    /// test can act on a process frozen at an exact step (a successor that got the fds, a daemon never ready).
+    /// </summary>
+    public static void StopIfTestAsks(string point)
+    {
+        if (Environment.GetEnvironmentVariable("PINGORA_TEST_STOP_AT") == point) Raise(SIGSTOP);
+    }
 }

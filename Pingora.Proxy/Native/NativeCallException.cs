@@ -11,10 +11,8 @@ public sealed class NativeCallException : IOException
     public NativeCallException(string call, int errno)
         : base($"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})")
     {
-        Call = call;
         Errno = errno;
     }
 
-    public string Call { get; }
     public int Errno { get; }
 }

@@ -110,7 +110,7 @@ public sealed class ProxyHost : IAsyncDisposable
             return conf.Tls is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
         var protocols = HttpProtocols.None;
         foreach (var name in names)
-            protocols |= name.Equals("http2", StringComparison.OrdinalIgnoreCase) ? HttpProtocols.Http2 : HttpProtocols.Http1;
+            protocols |= name == "http2" /* ConfigLoader lower-cases them */ ? HttpProtocols.Http2 : HttpProtocols.Http1;
         return protocols;
     }
 

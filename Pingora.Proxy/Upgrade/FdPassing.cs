@@ -166,7 +166,7 @@ public static class FdPassing
             }
             catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
             {
-                throw new NativeCallException("recvmsg", Libc.ECONNRESET);
+                throw Libc.Error("recvmsg", Libc.ECONNRESET);
             }
             catch (SocketException e)
             {

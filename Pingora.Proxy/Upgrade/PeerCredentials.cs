@@ -10,7 +10,6 @@ namespace Pingora.Proxy.Upgrade;
 /// </summary>
 public readonly record struct PeerCredentials(int Pid, uint Uid, uint Gid)
 {
-    private const int SOL_SOCKET = 1;
     private const int SO_PEERCRED = 17;
 
     /// <summary>Reads the credentials of the process connected to <paramref name="unixSocket"/>.</summary>
@@ -22,7 +21,7 @@ public readonly record struct PeerCredentials(int Pid, uint Uid, uint Gid)
 
         // struct ucred { pid_t pid; uid_t uid; gid_t gid; }: three native-endian 32-bit fields (PLATFORM.md Sockets 7).
         Span<byte> ucred = stackalloc byte[12];
-        var length = unixSocket.GetRawSocketOption(SOL_SOCKET, SO_PEERCRED, ucred);
+        var length = unixSocket.GetRawSocketOption(Libc.SOL_SOCKET, SO_PEERCRED, ucred);
         if (length != ucred.Length)
             throw new IOException($"getsockopt(SO_PEERCRED) returned {length} bytes, expected {ucred.Length}");
         return new PeerCredentials(
@@ -38,8 +37,9 @@ public readonly record struct PeerCredentials(int Pid, uint Uid, uint Gid)
     /// Whether listeners may be exchanged with this peer, in either direction, by a process running as
     /// <paramref name="ownUid"/>: the peer runs as the same user, or as root. Anyone else who can reach the
     /// upgrade socket must neither be handed our listening sockets nor be allowed to plant theirs on our addresses.
+    /// A successor started as root also trusts <paramref name="serviceUid"/>, the `user` its predecessor dropped to.
     /// </summary>
-    public bool IsTrustedBy(uint ownUid) => Uid == ownUid || Uid == 0;
+    public bool IsTrustedBy(uint ownUid, uint? serviceUid = null) => Uid == ownUid || Uid == 0 || Uid == serviceUid;
 
     public override string ToString() => $"pid {Pid}, uid {Uid}, gid {Gid}";
 }

@@ -8,7 +8,7 @@ using Pingora.Proxy.Native;
 namespace Pingora.Proxy.Upgrade;
 
 /// <summary>How a handoff ended, for the serve loop.</summary>
-public sealed record HandoffOutcome(bool Committed, int SuccessorPid);
+public sealed record HandoffOutcome(bool Committed);
 
 /// <summary>
 /// The running process's side of an upgrade, on SIGQUIT: reach the successor on upgrade_sock, check who it is, send
@@ -23,20 +23,18 @@ public static class PredecessorHandoff
     public static async Task<HandoffOutcome> RunAsync(ServerConf server, ListenerRegistry registry, PhaseLog phases, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
-        var successorPid = 0;
         try
         {
             using var connection = await ConnectAsync(server, cancel);
             if (connection is null)
-                return Failed(phases, 0, $"no successor listening on {server.UpgradeSock} within {server.UpgradeConnectTimeoutSeconds:0.###} s (start it with pingora -u)");
+                return Failed(phases, $"no successor listening on {server.UpgradeSock} within {server.UpgradeConnectTimeoutSeconds:0.###} s (start it with pingora -u)");
 
             var peer = PeerCredentials.Of(connection);
-            successorPid = peer.Pid;
-            if (!peer.IsTrustedBy(Libc.getuid()))
-                return Failed(phases, peer.Pid, $"refused to hand over listeners to {peer}: only this user or root may take them");
+            if (!peer.IsTrustedBy(PeerCredentials.CurrentUid))
+                return Failed(phases, $"refused to hand over listeners to {peer}: only this user or root may take them");
             phases.Enter(Phase.HandoffConnected, "to pid {Pid} on {Path} after {Elapsed} ms", peer.Pid, server.UpgradeSock, clock.ElapsedMilliseconds);
 
-            using var channel = new UpgradeChannel(connection, ownsSocket: false);
+            using var channel = new UpgradeChannel(connection);
             var listeners = registry.Listeners;
             await channel.SendListenersAsync(HandoffHeader.ForCurrentProcess(listeners.Select(l => l.Address)),
                 listeners.Select(l => l.Fd).ToArray());
@@ -49,22 +47,22 @@ public static class PredecessorHandoff
                     await channel.SendCommitAsync(cancel);
                     phases.Enter(Phase.HandoffAcknowledged, "pid {Pid} serves; committed after {Elapsed} ms; accepting {Close:0.###} s more, then draining",
                         peer.Pid, clock.ElapsedMilliseconds, server.CloseTimeoutSeconds);
-                    return new HandoffOutcome(true, peer.Pid);
+                    return new HandoffOutcome(true);
                 case SuccessorReply.Failed failed:
-                    return Failed(phases, peer.Pid, $"the successor could not take over: {failed.Reason}");
+                    return Failed(phases, $"the successor could not take over: {failed.Reason}");
                 case SuccessorReply.PeerClosed:
-                    return Failed(phases, peer.Pid, "the successor closed the connection before reporting that it serves (it exited or was killed)");
+                    return Failed(phases, "the successor closed the connection before reporting that it serves (it exited or was killed)");
                 default:
-                    return Failed(phases, peer.Pid, $"the successor did not report that it serves within {server.UpgradeAckTimeoutSeconds:0.###} s");
+                    return Failed(phases, $"the successor did not report that it serves within {server.UpgradeAckTimeoutSeconds:0.###} s");
             }
         }
         catch (OperationCanceledException)
         {
-            return Failed(phases, successorPid, "stopped by SIGTERM");
+            return Failed(phases, "stopped by SIGTERM");
         }
-        catch (Exception e) when (e is IOException or SocketException or UpgradeProtocolException)
+        catch (Exception e) when (e is IOException or SocketException)
         {
-            return Failed(phases, successorPid, e.Message);
+            return Failed(phases, e.Message);
         }
     }
 
@@ -94,9 +92,9 @@ public static class PredecessorHandoff
         }
     }
 
-    private static HandoffOutcome Failed(PhaseLog phases, int successorPid, string reason)
+    private static HandoffOutcome Failed(PhaseLog phases, string reason)
     {
         phases.Failed(Phase.HandoffFailed, "{Reason}; still serving, a later SIGQUIT can try again", reason);
-        return new HandoffOutcome(false, successorPid);
+        return new HandoffOutcome(false);
     }
 }

@@ -13,9 +13,6 @@ namespace Pingora.Proxy.Upgrade;
 /// </summary>
 public sealed class SuccessorHandoff : IAsyncDisposable
 {
-    /// <summary>Set by tests only: raise SIGSTOP right after receiving the fds, before accepting anything.</summary>
-    private const string TestStopVariable = "PINGORA_TEST_STOP_AT";
-
     private readonly UpgradeChannel _channel;
 
     private SuccessorHandoff(UpgradeChannel channel, int predecessorPid, IReadOnlyDictionary<ListenAddress, int> listeners)
@@ -88,10 +85,10 @@ public sealed class SuccessorHandoff : IAsyncDisposable
             var listeners = header.Addresses.Zip(fds).ToDictionary(p => p.First, p => p.Second);
             phases.Enter(Phase.UpgradeReceived, "{Count} listeners from pid {Pid}: {Addresses}",
                 fds.Length, header.SenderPid, string.Join(", ", header.Addresses));
-            if (Environment.GetEnvironmentVariable(TestStopVariable) == "upgrade-received") Libc.Raise(Libc.SIGSTOP);
+            Libc.StopIfTestAsks("upgrade-received"); // a successor killed right after taking the fds
             return new SuccessorHandoff(channel, header.SenderPid, listeners);
         }
-        catch (Exception e) when (e is TimeoutException or EndOfStreamException or InvalidDataException or UpgradeProtocolException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is TimeoutException or InvalidDataException or IOException or OperationCanceledException)
         {
             channel.Dispose();
             throw new UpgradeException($"receiving the listeners failed: {e.Message}");
@@ -100,13 +97,12 @@ public sealed class SuccessorHandoff : IAsyncDisposable
 
     private static async Task<Socket> AcceptTrustedAsync(Socket listener, PhaseLog phases, ServiceIdentity? identity, CancellationToken cancel)
     {
-        var ownUid = Libc.getuid();
+        var ownUid = PeerCredentials.CurrentUid;
         while (true)
         {
             var connection = await listener.AcceptAsync(cancel);
             var peer = PeerCredentials.Of(connection);
-            // A predecessor that dropped to `user` is as trusted as one running as this process's user.
-            if (peer.IsTrustedBy(ownUid) || peer.Uid == identity?.Uid) return connection;
+            if (peer.IsTrustedBy(ownUid, identity?.Uid)) return connection;
             phases.Log.Warning("refused an upgrade connection from {Peer}: only uid {Uid}, the service user or root may hand over listeners", peer, ownUid);
             connection.Dispose();
         }
@@ -152,7 +148,7 @@ public sealed class SuccessorHandoff : IAsyncDisposable
             await _channel.SendReadyAsync();
             return await _channel.ReceiveCommitAsync(timeout) is CommitDecision.Committed;
         }
-        catch (Exception e) when (e is IOException or UpgradeProtocolException)
+        catch (IOException)
         {
             return false;
         }

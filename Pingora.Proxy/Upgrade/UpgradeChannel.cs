@@ -43,7 +43,6 @@ public sealed class UpgradeChannel : IDisposable
     private readonly record struct Frame(FrameKind Kind, byte[] Body, int[] Fds);
 
     private readonly Socket _socket;
-    private readonly bool _ownsSocket;
 
     // Set when a receive stopped part-way through a frame (timeout, cancellation, protocol error): the next byte on
     // the stream is no longer a frame boundary, so nothing further can be read reliably.
@@ -52,9 +51,7 @@ public sealed class UpgradeChannel : IDisposable
     private bool _disposed;
 
     /// <param name="connectedUnixSocket">A connected Unix stream socket.</param>
-    /// <param name="ownsSocket">Whether <see cref="Dispose"/> closes the socket. Closing it is how a predecessor
-    /// aborts an upgrade.</param>
-    public UpgradeChannel(Socket connectedUnixSocket, bool ownsSocket = true)
+    public UpgradeChannel(Socket connectedUnixSocket)
     {
         ArgumentNullException.ThrowIfNull(connectedUnixSocket);
         if (connectedUnixSocket.AddressFamily != AddressFamily.Unix || connectedUnixSocket.SocketType != SocketType.Stream)
@@ -62,7 +59,6 @@ public sealed class UpgradeChannel : IDisposable
                 $"the upgrade channel needs a Unix stream socket, not {connectedUnixSocket.AddressFamily}/{connectedUnixSocket.SocketType}",
                 nameof(connectedUnixSocket));
         _socket = connectedUnixSocket;
-        _ownsSocket = ownsSocket;
     }
 
     // ---- predecessor side ----
@@ -204,12 +200,12 @@ public sealed class UpgradeChannel : IDisposable
         };
     }
 
-    /// <summary>Closes the socket if the channel owns it. For a predecessor that has not committed, this is the abort.</summary>
+    /// <summary>Closes the socket. For a predecessor that has not committed, this is the abort.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        if (_ownsSocket) _socket.Dispose();
+        _socket.Dispose();
     }
 
     // ---- frames ----
@@ -275,7 +271,6 @@ public sealed class UpgradeChannel : IDisposable
                 throw new EndOfStreamException(
                     $"the peer closed the upgrade channel after {got} of {body.Length} byte(s) of a frame body");
 
-            _midFrame = false;
             return new Frame((FrameKind)prefix[4], body, fds.ToArray());
         }
         catch (Exception e)
