@@ -36,14 +36,15 @@ public sealed record CommandLine(string ConfigPath, bool Daemon, bool Upgrade, b
             }
             switch (arg)
             {
-                case "-c" or "--conf": config = inlineValue ?? Value(args, ref i, arg); continue;
-                case "-d" or "--daemon": daemon = true; continue;
-                case "-u" or "--upgrade": upgrade = true; continue;
-                case "-t" or "--test": test = true; continue;
-                case "-h" or "--help": help = true; continue;
-                case "-V" or "--version": version = true; continue;
+                case "--conf": config = inlineValue ?? Value(args, ref i, arg); continue;
+                case "--daemon": daemon = true; continue;
+                case "--upgrade": upgrade = true; continue;
+                case "--test": test = true; continue;
+                case "--help": help = true; continue;
+                case "--version": version = true; continue;
             }
-            if (inlineValue is null && arg.Length > 2 && arg[0] == '-' && arg[1] != '-')
+            // Short flags, alone or combined ("-dc FILE"): one table for both.
+            if (inlineValue is null && arg.Length >= 2 && arg[0] == '-' && arg[1] != '-')
             {
                 for (var k = 1; k < arg.Length; k++)
                 {
@@ -56,7 +57,7 @@ public sealed record CommandLine(string ConfigPath, bool Daemon, bool Upgrade, b
                         case 'V': version = true; break;
                         case 'c' when k == arg.Length - 1: config = Value(args, ref i, "-c"); break;
                         case 'c': throw new UsageException($"-c takes a file name, so it must come last in '{arg}'");
-                        default: throw new UsageException($"unknown flag '-{arg[k]}' in '{arg}'");
+                        default: throw new UsageException(arg.Length == 2 ? $"unknown flag '{arg}'" : $"unknown flag '-{arg[k]}' in '{arg}'");
                     }
                 }
                 continue;

@@ -46,12 +46,12 @@ internal static class ReverseProxySectionBinder
             if (KeyNames.Same(key, "Routes") && First(ref routesKey, keyNode, path.Key(key), diagnostics))
             {
                 BindEntries<RouteConfig>(keyNode, valueNode, path.Property("Routes", key), "route", nameof(RouteConfig.RouteId),
-                    binder, diagnostics, (route, id) => route with { RouteId = id }, routes);
+                    MiddlewareRouteKeys, binder, diagnostics, (route, id) => route with { RouteId = id }, routes);
             }
             else if (KeyNames.Same(key, "Clusters") && First(ref clustersKey, keyNode, path.Key(key), diagnostics))
             {
                 BindEntries<ClusterConfig>(keyNode, valueNode, path.Property("Clusters", key), "cluster", nameof(ClusterConfig.ClusterId),
-                    binder, diagnostics, (cluster, id) => cluster with { ClusterId = id }, clusters);
+                    NoRefusedKeys, binder, diagnostics, (cluster, id) => cluster with { ClusterId = id }, clusters);
             }
             else if (!KeyNames.Same(key, "Routes") && !KeyNames.Same(key, "Clusters"))
             {
@@ -61,8 +61,11 @@ internal static class ReverseProxySectionBinder
         return (routes, clusters);
     }
 
+    private static readonly IReadOnlyDictionary<string, string> NoRefusedKeys = new Dictionary<string, string>();
+
+    /// <param name="refusedKeys">Keys refused in every entry (normalized key → why), on top of the id property.</param>
     private static void BindEntries<T>(YamlNode keyNode, YamlNode node, NodePath path, string noun, string idProperty,
-        YamlBinder binder, DiagnosticBag diagnostics, Func<T, string, T> withId, List<T> into) where T : class, new()
+        IReadOnlyDictionary<string, string> refusedKeys, YamlBinder binder, DiagnosticBag diagnostics, Func<T, string, T> withId, List<T> into) where T : class, new()
     {
         binder.Record(path, keyNode, node);
         if (YamlBinder.IsNull(node)) return;
@@ -89,12 +92,11 @@ internal static class ReverseProxySectionBinder
                 var at = SourceLocation.At(fieldNode.Start, entryPath.Key(field));
                 if (KeyNames.Same(field, idProperty))
                     diagnostics.Error(at, $"the {noun} id is this entry's key ('{id}'); remove '{field}' (YARP rejects it too)");
-                else if (typeof(T) == typeof(RouteConfig) && MiddlewareRouteKeys.TryGetValue(KeyNames.Normalize(field), out var why))
+                else if (refusedKeys.TryGetValue(KeyNames.Normalize(field), out var why))
                     diagnostics.Error(at, why);
             }
             var bound = binder.BindObject<T>(entry, entryPath, field =>
-                KeyNames.Same(field, idProperty)
-                || (typeof(T) == typeof(RouteConfig) && MiddlewareRouteKeys.ContainsKey(KeyNames.Normalize(field))));
+                KeyNames.Same(field, idProperty) || refusedKeys.ContainsKey(KeyNames.Normalize(field)));
             into.Add(withId(bound, id));
         }
     }

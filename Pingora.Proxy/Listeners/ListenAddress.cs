@@ -44,7 +44,4 @@ public sealed record ListenAddress(IPEndPoint EndPoint)
 
     /// <summary>Normal form: "0.0.0.0:80", "[::]:443".</summary>
     public override string ToString() => EndPoint.ToString();
-
-    public bool Equals(ListenAddress? other) => other is not null && EndPoint.Equals(other.EndPoint);
-    public override int GetHashCode() => EndPoint.GetHashCode();
 }
