@@ -1,5 +1,5 @@
 using Pingora.Proxy.Native;
-using Pingora.Proxy.Proxy;
+using Pingora.Proxy.Hosting;
 
 // First, before the runtime registers any handler: signals inherited as ignored would never be delivered.
 Libc.ResetInheritedSignalDispositions();

@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using Pingora.Proxy.Logging;
 using Serilog.Events;
 using Serilog.Formatting.Display;
 using Serilog.Parsing;

@@ -1,5 +1,5 @@
 using Pingora.Proxy.Lifecycle;
-using Pingora.Proxy.Proxy;
+using Pingora.Proxy.Hosting;
 
 namespace Pingora.Proxy.Cli;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Pingora.Proxy.Lifecycle;
 using Pingora.Proxy.Listeners;
-using Pingora.Proxy.Proxy;
+using Pingora.Proxy.Hosting;
 
 namespace Pingora.Proxy.Drain;
 

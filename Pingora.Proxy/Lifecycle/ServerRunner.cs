@@ -2,8 +2,9 @@ using Pingora.Proxy.Cli;
 using Pingora.Proxy.Configuration;
 using Pingora.Proxy.Daemon;
 using Pingora.Proxy.Drain;
+using Pingora.Proxy.Hosting;
 using Pingora.Proxy.Listeners;
-using Pingora.Proxy.Proxy;
+using Pingora.Proxy.Logging;
 using Pingora.Proxy.Upgrade;
 
 namespace Pingora.Proxy.Lifecycle;

@@ -5,7 +5,7 @@ using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting;
 
-namespace Pingora.Proxy;
+namespace Pingora.Proxy.Logging;
 
 /// <summary>
 /// The error_log file. During an upgrade the old and the new process write to it at the same time, so it is opened

@@ -4,7 +4,7 @@ using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Display;
 
-namespace Pingora.Proxy;
+namespace Pingora.Proxy.Logging;
 
 /// <summary>The daemon's one logger: the error_log file when configured, else stderr; ASP.NET Core and YARP feed it.</summary>
 public static class LogSetup

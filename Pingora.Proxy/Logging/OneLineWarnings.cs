@@ -1,7 +1,7 @@
 using Serilog.Events;
 using Serilog.Formatting;
 
-namespace Pingora.Proxy;
+namespace Pingora.Proxy.Logging;
 
 /// <summary>
 /// Writes the exception of a warning as one line ("cause: SocketException: Connection refused") instead of a stack

@@ -1,4 +1,4 @@
-namespace Pingora.Proxy.Proxy;
+namespace Pingora.Proxy.Hosting;
 
 /// <summary>
 /// Lets the runtime run socket completions on its epoll threads instead of queueing each one to the thread pool.

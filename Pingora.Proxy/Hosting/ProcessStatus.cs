@@ -1,4 +1,4 @@
-namespace Pingora.Proxy.Proxy;
+namespace Pingora.Proxy.Hosting;
 
 /// <summary>What the status endpoint reports about this process; the lifecycle updates the state.</summary>
 public sealed class ProcessStatus

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
 
-namespace Pingora.Proxy.Proxy;
+namespace Pingora.Proxy.Hosting;
 
 /// <summary>
 /// Replaces the generic host's ConsoleLifetime, which would catch SIGINT, SIGQUIT and SIGTERM and start a full

@@ -12,9 +12,10 @@ using Microsoft.Extensions.Options;
 using Pingora.Proxy.Configuration;
 using Pingora.Proxy.Drain;
 using Pingora.Proxy.Listeners;
+using Pingora.Proxy.Logging;
 using Yarp.ReverseProxy.Configuration;
 
-namespace Pingora.Proxy.Proxy;
+namespace Pingora.Proxy.Hosting;
 
 /// <summary>
 /// The HTTP side of the daemon: Kestrel serving on the registry's sockets, YARP proxying by the file's routes and

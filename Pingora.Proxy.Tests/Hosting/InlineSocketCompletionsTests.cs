@@ -1,7 +1,7 @@
 using NUnit.Framework;
-using Pingora.Proxy.Proxy;
+using Pingora.Proxy.Hosting;
 
-namespace Pingora.Proxy.Tests.Proxy;
+namespace Pingora.Proxy.Tests.Hosting;
 
 [TestFixture]
 [NonParallelizable] // changes this process's environment, which the processes other tests start inherit

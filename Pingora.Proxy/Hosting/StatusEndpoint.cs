@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Pingora.Proxy.Drain;
 
-namespace Pingora.Proxy.Proxy;
+namespace Pingora.Proxy.Hosting;
 
 /// <summary>
 /// Answers <c>status_path</c> from the daemon itself: a health check that needs no backend, and, through the pid,
