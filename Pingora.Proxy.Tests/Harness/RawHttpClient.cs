@@ -27,7 +27,16 @@ public static class RawHttpClient
 
     /// <param name="tls">When set, TLS with the certificate pinned (HTTP/1.1 via ALPN).</param>
     public static async Task<RawHttpResponse> GetAsync(IPEndPoint endPoint, string pathAndQuery, string? hostHeader,
-        TestCertificate? tls, CancellationToken cancellationToken)
+        TestCertificate? tls, CancellationToken cancellationToken) =>
+        (await GetToCloseAsync(endPoint, pathAndQuery, hostHeader, tls, readToClose: false, cancellationToken)).Response;
+
+    /// <summary>The same, and then reads on until the server closes the connection: FIN, or RST.</summary>
+    public static async Task<(RawHttpResponse Response, TcpEnd? End)> GetToCloseAsync(IPEndPoint endPoint, string pathAndQuery,
+        CancellationToken cancellationToken) =>
+        await GetToCloseAsync(endPoint, pathAndQuery, null, null, readToClose: true, cancellationToken);
+
+    private static async Task<(RawHttpResponse Response, TcpEnd? End)> GetToCloseAsync(IPEndPoint endPoint, string pathAndQuery,
+        string? hostHeader, TestCertificate? tls, bool readToClose, CancellationToken cancellationToken)
     {
         using var tcp = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true };
         await tcp.ConnectAsync(endPoint, cancellationToken);
@@ -45,7 +54,9 @@ public static class RawHttpClient
                           "User-Agent: pingora-e2e-raw\r\nAccept: */*\r\nConnection: close\r\n\r\n";
             await stream.WriteAsync(Encoding.ASCII.GetBytes(request), cancellationToken);
             await stream.FlushAsync(cancellationToken);
-            return await ReadResponseAsync(new BufferedReader(stream), cancellationToken);
+            var reader = new BufferedReader(stream);
+            var response = await ReadResponseAsync(reader, cancellationToken);
+            return (response, readToClose ? await reader.ReadToCloseAsync(cancellationToken) : null);
         }
         finally
         {
@@ -178,6 +189,12 @@ public static class RawHttpClient
                 _start = _end;
             } while (await FillAsync(ct));
             return rest.ToArray();
+        }
+
+        public async Task<TcpEnd> ReadToCloseAsync(CancellationToken ct)
+        {
+            _start = _end;
+            return await TcpEnds.ReadToEndAsync(stream, ct);
         }
 
         private async Task<bool> FillAsync(CancellationToken ct)

@@ -48,4 +48,9 @@ public sealed class ServerConf
     /// Connection: close, and a just-accepted connection sends its first request) before idle ones are closed.
     /// </summary>
     public double DrainIdleTimeoutSeconds { get; set; } = 2;
+    /// <summary>
+    /// While draining, how long after the drain begins WebSockets are sent their close frame (1001), so that their
+    /// clients reconnect (to the successor) early. Unset: at the deadline, as every other connection.
+    /// </summary>
+    public double? WebsocketCloseAfterSeconds { get; set; }
 }

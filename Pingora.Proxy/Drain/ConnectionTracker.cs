@@ -24,6 +24,9 @@ public sealed class ConnectionTracker
 
     public void StartDraining() => _draining = true;
 
+    /// <summary>The requests in flight on these connections, which the drain ends cleanly at its deadline.</summary>
+    public InFlightRequests Requests { get; } = new();
+
     public TrackedConnection Open()
     {
         // Atomic like the decrement in Closed, which runs outside the lock: a plain ++ here could lose it.

@@ -8,15 +8,21 @@ namespace Pingora.Proxy.Drain;
 /// <summary>
 /// Ends serving without failing a request that can finish in time, for SIGTERM and after a handoff alike:
 /// stop accepting, let connections end on their own (see <see cref="ConnectionTracker"/>), then Kestrel's graceful
-/// stop for what is left, all within one deadline. Returns as soon as the last connection is gone.
+/// stop for what is left, all within one deadline. Shortly before the deadline what still runs is ended cleanly for
+/// its kind (<see cref="InFlightRequests"/>); only what outlives that too is cut. Returns as soon as the last
+/// connection is gone.
 /// </summary>
 public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker, ProxyHost host, PhaseLog phases)
 {
-    public async Task DrainAsync(string reason, TimeSpan deadline, TimeSpan idleTimeout)
+    /// <summary>The longest a clean close may take before the deadline: a WebSocket close handshake is one round trip.</summary>
+    private static readonly TimeSpan MaxCloseAllowance = TimeSpan.FromSeconds(2);
+
+    /// <param name="webSocketCloseAfter">From the start of the drain, when WebSockets get their close frame if the
+    /// deadline's own close is later; null: at the deadline's.</param>
+    public async Task DrainAsync(string reason, TimeSpan deadline, TimeSpan idleTimeout, TimeSpan? webSocketCloseAfter = null)
     {
         var clock = Stopwatch.StartNew();
         tracker.StartDraining();
-        using var cut = new CancellationTokenSource(deadline);
 
         // Our descriptors close here. Alone, that refuses new connections at once; after a handoff the successor
         // still holds the same sockets, so the kernel keeps queueing for it.
@@ -31,15 +37,54 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
 
         phases.Enter(Phase.Drain, "{Connections} connections open, {Unsettled} of them HTTP/1.x or without a request; deadline {Deadline:0.###} s",
             tracker.Active, tracker.Unsettled, deadline.TotalSeconds);
+        var cut = await StopByDeadlineAsync(clock, deadline, webSocketCloseAfter);
+        var closed = tracker.Requests;
+        phases.Enter(Phase.Drained, "in {Elapsed} ms; closed at the deadline: {Http1} HTTP/1.x responses, {Http2} HTTP/2 streams, " +
+            "{WebSockets} WebSockets, {Upgraded} other upgraded connections; {Cut} connections cut at the deadline",
+            clock.ElapsedMilliseconds, closed.Closed(RequestKind.Http1), closed.Closed(RequestKind.Http2),
+            closed.Closed(RequestKind.WebSocket), closed.Closed(RequestKind.Upgraded), cut);
+    }
+
+    /// <summary>
+    /// Kestrel's graceful stop; then, a little before the deadline, a clean close of what still runs; at the deadline,
+    /// Kestrel's abort of what is left. Returns how many connections were still open then (counted before the abort,
+    /// since once Kestrel has aborted them none is open).
+    /// </summary>
+    private async Task<int> StopByDeadlineAsync(Stopwatch clock, TimeSpan deadline, TimeSpan? webSocketCloseAfter)
+    {
+        using var abort = new CancellationTokenSource();
+        var stopping = host.StopAsync(abort.Token);
+        var closeAt = deadline - CloseAllowance(deadline);
+        if (webSocketCloseAfter is { } early && early < closeAt && !await EndsBeforeAsync(stopping, clock, early))
+            await Task.Run(tracker.Requests.CloseWebSockets);
+        if (!await EndsBeforeAsync(stopping, clock, closeAt))
+            await Task.Run(tracker.Requests.CloseAll);
+        var cut = 0;
+        if (!await EndsBeforeAsync(stopping, clock, deadline))
+        {
+            cut = tracker.Active;
+            await abort.CancelAsync();
+        }
         try
         {
-            await host.StopAsync(cut.Token);
+            await stopping;
         }
         catch (OperationCanceledException)
         {
-            // Kestrel has aborted what was left; reported below.
+            // Kestrel has aborted what was left; counted above.
         }
-        phases.Enter(Phase.Drained, "in {Elapsed} ms; {Left} connections cut at the deadline",
-            clock.ElapsedMilliseconds, tracker.Active);
+        return cut;
+    }
+
+    /// <summary>A quarter of the drain, at most <see cref="MaxCloseAllowance"/>: a short drain is mostly for ending on its own.</summary>
+    internal static TimeSpan CloseAllowance(TimeSpan deadline) =>
+        TimeSpan.FromTicks(Math.Min(MaxCloseAllowance.Ticks, deadline.Ticks / 4));
+
+    /// <summary>Whether <paramref name="stopping"/> completes before <paramref name="at"/> (measured on the drain's clock).</summary>
+    private static async Task<bool> EndsBeforeAsync(Task stopping, Stopwatch clock, TimeSpan at)
+    {
+        var left = at - clock.Elapsed;
+        if (left > TimeSpan.Zero) await Task.WhenAny(stopping, Task.Delay(left));
+        return stopping.IsCompleted;
     }
 }

@@ -302,7 +302,8 @@ public sealed class ServerRunner
     {
         _status.State = "draining";
         await new Drainer(_registry!, _connections, _host!, _phases)
-            .DrainAsync(reason, deadline, TimeSpan.FromSeconds(Server.DrainIdleTimeoutSeconds));
+            .DrainAsync(reason, deadline, TimeSpan.FromSeconds(Server.DrainIdleTimeoutSeconds),
+                Server.WebsocketCloseAfterSeconds is { } ws ? TimeSpan.FromSeconds(ws) : null);
     }
 
     private int Exit(int code)
