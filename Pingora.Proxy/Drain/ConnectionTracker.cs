@@ -15,6 +15,7 @@ public sealed class ConnectionTracker
     private int _unsettled;
     private TaskCompletionSource? _settled;
     private volatile bool _draining;
+    private readonly CancellationTokenSource _drainingStarted = new();
 
     public int Active => Volatile.Read(ref _active);
     public int Unsettled => Volatile.Read(ref _unsettled);
@@ -22,7 +23,14 @@ public sealed class ConnectionTracker
     /// <summary>Set once this process is on its way out: from then on HTTP/1.x responses carry Connection: close.</summary>
     public bool Draining => _draining;
 
-    public void StartDraining() => _draining = true;
+    public void StartDraining()
+    {
+        _draining = true;
+        _drainingStarted.Cancel();
+    }
+
+    /// <summary>Cancelled by <see cref="StartDraining"/>, for what a connection does differently while draining.</summary>
+    public CancellationToken WhenDraining => _drainingStarted.Token;
 
     /// <summary>The requests in flight on these connections, which the drain ends cleanly at its deadline.</summary>
     public InFlightRequests Requests { get; } = new();

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pingora.Proxy.Configuration;
 using Pingora.Proxy.Drain;
+using Pingora.Proxy.Http2Drain;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
 using Yarp.ReverseProxy.Configuration;
@@ -90,6 +91,8 @@ public sealed class ProxyHost : IAsyncDisposable
         options.UseConnectionTracking(tracker);
         if (conf.Tls is { } tls)
             options.UseHttps(LoadCertificate(conf.Address, tls));
+        if (options.Protocols.HasFlag(HttpProtocols.Http2))
+            options.UseHttp2DrainWake(tracker);
     }
 
     /// <summary>-t loads the same files, but as whoever ran it, and the files may have changed since.</summary>
