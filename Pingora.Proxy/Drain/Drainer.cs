@@ -10,7 +10,7 @@ namespace Pingora.Proxy.Drain;
 /// stop accepting, let connections end on their own (see <see cref="ConnectionTracker"/>), then Kestrel's graceful
 /// stop for what is left, all within one deadline. Returns as soon as the last connection is gone.
 /// </summary>
-public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker, ProxyHost host, PhaseLog phases)
+public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker, ProxyHost host, LifecycleState phases)
 {
     public async Task DrainAsync(string reason, TimeSpan deadline, TimeSpan idleTimeout)
     {
