@@ -8,14 +8,12 @@ namespace Pingora.Proxy.Lifecycle;
 public sealed class LifecycleState(Serilog.ILogger log)
 {
     private readonly object _gate = new();
-    private Phase _current = Phase.Configure;
+    // Written under the gate (so that lines and events keep their order), read without it: /status reads it per request.
+    private volatile Phase _current = Phase.Configure;
 
     public Serilog.ILogger Log { get; } = log;
 
-    public Phase Current
-    {
-        get { lock (_gate) return _current; }
-    }
+    public Phase Current => _current;
 
     /// <summary>Raised after every step's line is written, with the step (Reload, HandoffFailed, ... included), under
     /// the state's lock: handlers must be quick and must not enter a phase.</summary>
