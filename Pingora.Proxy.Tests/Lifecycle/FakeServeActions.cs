@@ -56,11 +56,17 @@ public sealed class FakeServeActions(LifecycleState lifecycle) : IServeActions
         ReloadBody();
     }
 
-    public Task DrainAsync(string reason, TimeSpan deadline)
+    /// <summary>When set, a drain lasts until it is aborted, as one with a connection that never ends.</summary>
+    public bool DrainUntilAborted { get; set; }
+
+    public Task DrainAsync(string reason, TimeSpan deadline, CancellationToken abort)
     {
         lifecycle.Enter(Phase.Drain, "fake");
         Drained.TrySetResult((reason, deadline));
-        return Task.CompletedTask;
+        if (!DrainUntilAborted) return Task.CompletedTask;
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        abort.Register(() => aborted.SetResult());
+        return aborted.Task;
     }
 
     public void Exit(int code) => Exited.TrySetResult(code);

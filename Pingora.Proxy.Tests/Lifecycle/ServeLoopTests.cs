@@ -76,6 +76,10 @@ public sealed class ServeLoopTests
         await cancelled.Task.WaitAsync(Bound);
         Assert.That(_actions.Drained.Task.IsCompleted, Is.False, "the drain closes the listener fds the handoff is still sending");
 
+        _signals.Send(Signal.Reload, Signal.Terminate);
+        await _log.WaitForAsync("Terminate ignored: stopping");
+        Assert.That(_log.Lines, Has.Some.Contains("Reload ignored: stopping"));
+
         _actions.EndHandoff(committed: false);
         var (reason, deadline) = await _actions.Drained.Task.WaitAsync(Bound);
         Assert.That(reason, Is.EqualTo("SIGTERM"));
@@ -143,6 +147,20 @@ public sealed class ServeLoopTests
         Assert.That(await run, Is.Zero);
         Assert.That(await _actions.Exited.Task, Is.Zero);
         Assert.That(_actions.Drained.Task.IsCompleted, Is.False, "SIGINT does not drain");
+    }
+
+    [Test]
+    public async Task Sigint_during_a_drain_cuts_it_short_and_exits()
+    {
+        _actions.DrainUntilAborted = true;
+        var run = Run();
+        _signals.Send(Signal.Terminate);
+        await _actions.Drained.Task.WaitAsync(Bound);
+        Assert.That(run.IsCompleted, Is.False, "the drain waits for its connections");
+
+        _signals.Send(Signal.Interrupt);
+        Assert.That(await run, Is.Zero, "SIGINT aborts the drain, and the loop exits once it has returned");
+        Assert.That(await _actions.Exited.Task, Is.Zero);
     }
 
     [Test]

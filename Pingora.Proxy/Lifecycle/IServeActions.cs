@@ -18,8 +18,9 @@ public interface IServeActions
     /// system takes, and may throw: the loop runs it on a thread of its own (<see cref="ReloadRunner"/>).</summary>
     void Reload();
 
-    /// <summary>StopAccepting → Drain → Drained, within <paramref name="deadline"/>.</summary>
-    Task DrainAsync(string reason, TimeSpan deadline);
+    /// <summary>StopAccepting → Drain → Drained, within <paramref name="deadline"/>, or at once when
+    /// <paramref name="abort"/> is cancelled (SIGINT).</summary>
+    Task DrainAsync(string reason, TimeSpan deadline, CancellationToken abort);
 
     /// <summary>Removes the pid file if it names this process and logs phase=exit.</summary>
     void Exit(int code);

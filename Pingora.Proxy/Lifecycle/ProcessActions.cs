@@ -20,9 +20,9 @@ public sealed class ProcessActions(ServerConf server, ListenerRegistry registry,
 
     public void Reload() => reload.Run();
 
-    public Task DrainAsync(string reason, TimeSpan deadline) =>
+    public Task DrainAsync(string reason, TimeSpan deadline, CancellationToken abort) =>
         new Drainer(registry, connections, host, Lifecycle)
-            .DrainAsync(reason, deadline, TimeSpan.FromSeconds(server.DrainIdleTimeoutSeconds));
+            .DrainAsync(reason, deadline, TimeSpan.FromSeconds(server.DrainIdleTimeoutSeconds), abort);
 
     public void Exit(int code)
     {

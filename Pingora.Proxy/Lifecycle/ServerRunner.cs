@@ -157,7 +157,7 @@ public sealed class ServerRunner : IAsyncDisposable
         {
             PidFile.Discard(prepared);
             Log.Error("the predecessor (pid {Pid}) did not commit the upgrade; it keeps serving, this process exits", predecessor.PredecessorPid);
-            await actions.DrainAsync("upgrade aborted", TimeSpan.FromSeconds(Server.GracefulShutdownTimeoutSeconds));
+            await actions.DrainAsync("upgrade aborted", TimeSpan.FromSeconds(Server.GracefulShutdownTimeoutSeconds), CancellationToken.None);
             return false;
         }
         _pidFile.Commit(prepared);
