@@ -12,14 +12,16 @@ namespace Pingora.Proxy.Drain;
 /// its kind (<see cref="InFlightRequests"/>); only what outlives that too is cut. Returns as soon as the last
 /// connection is gone.
 /// </summary>
-public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker, ProxyHost host, PhaseLog phases)
+public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker, ProxyHost host, LifecycleState phases)
 {
     /// <summary>The longest a clean close may take before the deadline: a WebSocket close handshake is one round trip.</summary>
     private static readonly TimeSpan MaxCloseAllowance = TimeSpan.FromSeconds(2);
 
     /// <param name="webSocketCloseAfter">From the start of the drain, when WebSockets get their close frame if the
     /// deadline's own close is later; null: at the deadline's.</param>
-    public async Task DrainAsync(string reason, TimeSpan deadline, TimeSpan idleTimeout, TimeSpan? webSocketCloseAfter = null)
+    /// <param name="abort">Cuts the drain short (SIGINT): what is left is aborted at once, as at the deadline.</param>
+    public async Task DrainAsync(string reason, TimeSpan deadline, TimeSpan idleTimeout, TimeSpan? webSocketCloseAfter = null,
+        CancellationToken abort = default)
     {
         var clock = Stopwatch.StartNew();
         tracker.StartDraining();
@@ -33,11 +35,11 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
         // Kestrel's stop would close connections between requests while their clients may be sending one; let busy
         // HTTP/1.x clients close after their next response, and fresh connections send their first request.
         var settle = TimeSpan.FromTicks(Math.Min(idleTimeout.Ticks, deadline.Ticks));
-        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle));
+        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, cut.Token));
 
         phases.Enter(Phase.Drain, "{Connections} connections open, {Unsettled} of them HTTP/1.x or without a request; deadline {Deadline:0.###} s",
             tracker.Active, tracker.Unsettled, deadline.TotalSeconds);
-        var cut = await StopByDeadlineAsync(clock, deadline, webSocketCloseAfter);
+        var cut = await StopByDeadlineAsync(clock, deadline, webSocketCloseAfter, abort);
         var closed = tracker.Requests;
         phases.Enter(Phase.Drained, "in {Elapsed} ms; closed at the deadline: {Http1} HTTP/1.x responses, {Http2} HTTP/2 streams, " +
             "{WebSockets} WebSockets, {Upgraded} other upgraded connections; {Cut} connections cut at the deadline",
@@ -50,20 +52,20 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
     /// Kestrel's abort of what is left. Returns how many connections were still open then (counted before the abort,
     /// since once Kestrel has aborted them none is open).
     /// </summary>
-    private async Task<int> StopByDeadlineAsync(Stopwatch clock, TimeSpan deadline, TimeSpan? webSocketCloseAfter)
+    private async Task<int> StopByDeadlineAsync(Stopwatch clock, TimeSpan deadline, TimeSpan? webSocketCloseAfter, CancellationToken abort)
     {
-        using var abort = new CancellationTokenSource();
-        var stopping = host.StopAsync(abort.Token);
+        using var cut = new CancellationTokenSource();
+        var stopping = host.StopAsync(cut.Token);
         var closeAt = deadline - CloseAllowance(deadline);
-        if (webSocketCloseAfter is { } early && early < closeAt && !await EndsBeforeAsync(stopping, clock, early))
+        if (webSocketCloseAfter is { } early && early < closeAt && !await EndsBeforeAsync(stopping, clock, early, abort))
             await Task.Run(tracker.Requests.CloseWebSockets);
-        if (!await EndsBeforeAsync(stopping, clock, closeAt))
+        if (!await EndsBeforeAsync(stopping, clock, closeAt, abort))
             await Task.Run(tracker.Requests.CloseAll);
-        var cut = 0;
-        if (!await EndsBeforeAsync(stopping, clock, deadline))
+        var left = 0;
+        if (!await EndsBeforeAsync(stopping, clock, deadline, abort))
         {
-            cut = tracker.Active;
-            await abort.CancelAsync();
+            left = tracker.Active;
+            await cut.CancelAsync();
         }
         try
         {
@@ -73,18 +75,21 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
         {
             // Kestrel has aborted what was left; counted above.
         }
-        return cut;
+        return left;
     }
 
     /// <summary>A quarter of the drain, at most <see cref="MaxCloseAllowance"/>: a short drain is mostly for ending on its own.</summary>
     internal static TimeSpan CloseAllowance(TimeSpan deadline) =>
         TimeSpan.FromTicks(Math.Min(MaxCloseAllowance.Ticks, deadline.Ticks / 4));
 
-    /// <summary>Whether <paramref name="stopping"/> completes before <paramref name="at"/> (measured on the drain's clock).</summary>
-    private static async Task<bool> EndsBeforeAsync(Task stopping, Stopwatch clock, TimeSpan at)
+    /// <summary>
+    /// Whether <paramref name="stopping"/> completes before <paramref name="at"/> (on the drain's clock); an abort
+    /// makes every later step due at once, so what is left is closed and cut without waiting.
+    /// </summary>
+    private static async Task<bool> EndsBeforeAsync(Task stopping, Stopwatch clock, TimeSpan at, CancellationToken abort)
     {
         var left = at - clock.Elapsed;
-        if (left > TimeSpan.Zero) await Task.WhenAny(stopping, Task.Delay(left));
+        if (left > TimeSpan.Zero && !abort.IsCancellationRequested) await Task.WhenAny(stopping, Task.Delay(left, abort));
         return stopping.IsCompleted;
     }
 }
