@@ -35,7 +35,7 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
         // Kestrel's stop would close connections between requests while their clients may be sending one; let busy
         // HTTP/1.x clients close after their next response, and fresh connections send their first request.
         var settle = TimeSpan.FromTicks(Math.Min(idleTimeout.Ticks, deadline.Ticks));
-        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, cut.Token));
+        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, abort));
 
         phases.Enter(Phase.Drain, "{Connections} connections open, {Unsettled} of them HTTP/1.x or without a request; deadline {Deadline:0.###} s",
             tracker.Active, tracker.Unsettled, deadline.TotalSeconds);
