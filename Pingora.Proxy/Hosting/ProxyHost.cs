@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Descriptors;
 using Pingora.Proxy.Drain;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
@@ -51,6 +52,10 @@ public sealed class ProxyHost : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.Services.AddSingleton<IConnectionListenerFactory, RegistryListenerFactory>();
+        // Held from the build on, before any connection can take the last descriptors (see DescriptorReserve).
+        builder.Services.AddSingleton(new DescriptorReserve());
+        builder.Services.AddSingleton(tracker);
+        builder.Services.AddSingleton<AcceptGate>();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
         // YARP protects session-affinity cookies with Data Protection. Its default key ring lives in $HOME, which a
