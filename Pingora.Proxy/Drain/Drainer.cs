@@ -16,7 +16,6 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
     {
         var clock = Stopwatch.StartNew();
         tracker.StartDraining();
-        using var cut = new CancellationTokenSource(deadline);
 
         // Our descriptors close here. Alone, that refuses new connections at once; after a handoff the successor
         // still holds the same sockets, so the kernel keeps queueing for it.
@@ -31,15 +30,34 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
 
         phases.Enter(Phase.Drain, "{Connections} connections open, {Unsettled} of them HTTP/1.x or without a request; deadline {Deadline:0.###} s",
             tracker.Active, tracker.Unsettled, deadline.TotalSeconds);
+        var cut = await StopByDeadlineAsync(deadline - clock.Elapsed);
+        phases.Enter(Phase.Drained, "in {Elapsed} ms; {Cut} connections cut at the deadline",
+            clock.ElapsedMilliseconds, cut);
+    }
+
+    /// <summary>
+    /// Kestrel's graceful stop, aborted at the deadline. Returns how many connections were still open then (HTTP/1.x,
+    /// HTTP/2 and upgraded ones alike): counted before the abort, since once Kestrel has aborted them none is open.
+    /// </summary>
+    private async Task<int> StopByDeadlineAsync(TimeSpan remaining)
+    {
+        using var abort = new CancellationTokenSource();
+        var stopping = host.StopAsync(abort.Token);
+        if (remaining > TimeSpan.Zero) await Task.WhenAny(stopping, Task.Delay(remaining));
+        var cut = 0;
+        if (!stopping.IsCompleted)
+        {
+            cut = tracker.Active;
+            await abort.CancelAsync();
+        }
         try
         {
-            await host.StopAsync(cut.Token);
+            await stopping;
         }
         catch (OperationCanceledException)
         {
-            // Kestrel has aborted what was left; reported below.
+            // Kestrel has aborted what was left; counted above.
         }
-        phases.Enter(Phase.Drained, "in {Elapsed} ms; {Left} connections cut at the deadline",
-            clock.ElapsedMilliseconds, tracker.Active);
+        return cut;
     }
 }
