@@ -57,7 +57,7 @@ public sealed class AcceptGateTests
 
         var warnings = log.Messages.Where(m => m.Level == LogLevel.Warning).ToList();
         Assert.That(warnings, Has.Count.EqualTo(1), string.Join("\n", log.Messages));
-        Assert.That(warnings[0].Text, Does.Contain("1 accept failures in the last 10 s"));
+        Assert.That(warnings[0].Text, Does.Contain("paused 1 times in the last 10 s"));
     }
 
     [Test]

@@ -18,14 +18,19 @@ public sealed partial class AcceptGate : IDisposable
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(10);
 
-    /// <summary>Descriptors that must be free beyond the reserve before accepting resumes.</summary>
-    public const int ResumeHeadroom = 8;
+    /// <summary>Accepting pauses when no more than this many descriptors are left (besides the reserve).</summary>
+    public const int LowHeadroom = 16;
+
+    /// <summary>Descriptors that must be free beyond the reserve before accepting resumes: above
+    /// <see cref="LowHeadroom"/>, so that one closed connection does not resume accepting only to pause again.</summary>
+    public const int ResumeHeadroom = LowHeadroom + 8;
 
     private readonly Lock _gate = new();
     private readonly DescriptorReserve _reserve;
     private readonly ConnectionTracker _connections;
     private readonly ILogger _log;
     private readonly Timer _retry;
+    private readonly int? _limit = DescriptorLimit.Read();
     private TaskCompletionSource? _resumed;
     private readonly Stopwatch _pausedFor = new();
     private long _lastReport = long.MinValue;
@@ -61,7 +66,24 @@ public sealed partial class AcceptGate : IDisposable
     }
 
     /// <summary>An accept failed for want of descriptors: pause all accepts and give the reserve back.</summary>
-    public void Exhausted(string listener, SocketException error)
+    public void Exhausted(string listener, SocketException error) => Pause(listener, ErrorName(error), releaseReserve: true);
+
+    /// <summary>
+    /// After each accept: pause before the last descriptors are gone, not after. Measured: a thread-pool thread
+    /// that cannot start for want of a descriptor aborts the process ("Out of memory"), and that can happen right
+    /// after the accept that took the last one, before any accept fails. The lowest free descriptor is what the
+    /// kernel hands out next, so every number below it is in use: when it is within <see cref="LowHeadroom"/> of
+    /// the limit, at most that many are left.
+    /// </summary>
+    public void Accepted(string listener, int anyOpenFd)
+    {
+        if (_limit is not { } limit) return;
+        var lowest = DescriptorReserve.LowestFree(anyOpenFd);
+        if (lowest >= 0 && lowest < limit - LowHeadroom) return;
+        Pause(listener, $"{(lowest < 0 ? 0 : limit - lowest)} of {limit} file descriptors (RLIMIT_NOFILE) left", releaseReserve: lowest < 0);
+    }
+
+    private void Pause(string listener, string why, bool releaseReserve)
     {
         bool report;
         int failures;
@@ -83,9 +105,9 @@ public sealed partial class AcceptGate : IDisposable
                 _pauseReported = true;
             }
             // Under the lock: a connection closing right now must not find the reserve still full and resume.
-            _reserve.Release();
+            if (releaseReserve) _reserve.Release();
         }
-        if (report) LogPaused(_log, listener, ErrorName(error), failures, ReportInterval.TotalSeconds, _connections.Active);
+        if (report) LogPaused(_log, listener, why, failures, ReportInterval.TotalSeconds, _connections.Active);
         try
         {
             _retry.Change(RetryInterval, RetryInterval);
@@ -132,7 +154,7 @@ public sealed partial class AcceptGate : IDisposable
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning,
-        Message = "accept on {Listener} failed: {Error}; accepting paused until descriptors are free again (the kernel queues new connections meanwhile); {Failures} accept failures in the last {Interval} s; {Connections} connections open")]
+        Message = "accept on {Listener}: {Error}; accepting paused until descriptors are free again (the kernel queues new connections meanwhile); paused {Failures} times in the last {Interval} s; {Connections} connections open")]
     private static partial void LogPaused(ILogger log, string listener, string error, int failures, double interval, int connections);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information,

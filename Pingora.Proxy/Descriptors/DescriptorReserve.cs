@@ -1,4 +1,5 @@
 using Mono.Unix.Native;
+using Pingora.Proxy.Native;
 
 namespace Pingora.Proxy.Descriptors;
 
@@ -66,6 +67,14 @@ public sealed class DescriptorReserve : IDisposable
         {
             foreach (var fd in probes) Syscall.close(fd);
         }
+    }
+
+    /// <summary>The number the next new descriptor would get (the lowest free one), or -1 when none is free.</summary>
+    public static int LowestFree(int anyOpenFd)
+    {
+        var probe = Libc.fcntl(anyOpenFd, Libc.F_DUPFD_CLOEXEC, 0);
+        if (probe >= 0) Libc.close(probe);
+        return probe;
     }
 
     /// <summary>Closes every held descriptor, for the rest of the process to use.</summary>

@@ -33,6 +33,7 @@ internal sealed class RegistryConnectionListener(RegistryEndPoint endpoint, Sock
                 // Always async: a blocking accept would make any later close destroy the shared queue (trap 2).
                 var socket = await listener.Wrapper.AcceptAsync(stop.Token);
                 socket.NoDelay = true;
+                gate.Accepted(listener.Address.ToString(), listener.Fd);
                 return connections.Create(socket);
             }
             catch (OperationCanceledException)
