@@ -10,12 +10,15 @@ namespace Pingora.Proxy.Drain;
 /// stop accepting, let connections end on their own (see <see cref="ConnectionTracker"/>), then Kestrel's graceful
 /// stop for what is left, all within one deadline. Returns as soon as the last connection is gone.
 /// </summary>
-public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker, ProxyHost host, PhaseLog phases)
+public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker, ProxyHost host, LifecycleState phases)
 {
-    public async Task DrainAsync(string reason, TimeSpan deadline, TimeSpan idleTimeout)
+    /// <param name="abort">Cuts the drain short (SIGINT): what is left is aborted at once, as at the deadline.</param>
+    public async Task DrainAsync(string reason, TimeSpan deadline, TimeSpan idleTimeout, CancellationToken abort = default)
     {
         var clock = Stopwatch.StartNew();
         tracker.StartDraining();
+        using var due = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        due.CancelAfter(deadline);
 
         // Our descriptors close here. Alone, that refuses new connections at once; after a handoff the successor
         // still holds the same sockets, so the kernel keeps queueing for it.
@@ -26,24 +29,25 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
         // Kestrel's stop would close connections between requests while their clients may be sending one; let busy
         // HTTP/1.x clients close after their next response, and fresh connections send their first request.
         var settle = TimeSpan.FromTicks(Math.Min(idleTimeout.Ticks, deadline.Ticks));
-        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle));
+        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, due.Token));
 
         phases.Enter(Phase.Drain, "{Connections} connections open, {Unsettled} of them HTTP/1.x or without a request; deadline {Deadline:0.###} s",
             tracker.Active, tracker.Unsettled, deadline.TotalSeconds);
-        var cut = await StopByDeadlineAsync(deadline - clock.Elapsed);
+        var cut = await StopByDeadlineAsync(due.Token);
         phases.Enter(Phase.Drained, "in {Elapsed} ms; {Cut} connections cut at the deadline",
             clock.ElapsedMilliseconds, cut);
     }
 
     /// <summary>
-    /// Kestrel's graceful stop, aborted at the deadline. Returns how many connections were still open then (HTTP/1.x,
-    /// HTTP/2 and upgraded ones alike): counted before the abort, since once Kestrel has aborted them none is open.
+    /// Kestrel's graceful stop, aborted when <paramref name="due"/> fires (the deadline, or SIGINT). Returns how many
+    /// connections were still open then (HTTP/1.x, HTTP/2 and upgraded ones alike): counted before the abort, since
+    /// once Kestrel has aborted them none is open.
     /// </summary>
-    private async Task<int> StopByDeadlineAsync(TimeSpan remaining)
+    private async Task<int> StopByDeadlineAsync(CancellationToken due)
     {
         using var abort = new CancellationTokenSource();
         var stopping = host.StopAsync(abort.Token);
-        if (remaining > TimeSpan.Zero) await Task.WhenAny(stopping, Task.Delay(remaining));
+        await Task.WhenAny(stopping, Task.Delay(Timeout.Infinite, due));
         var cut = 0;
         if (!stopping.IsCompleted)
         {
