@@ -1,5 +1,5 @@
 using System.Net.Sockets;
-using Pingora.Proxy.Native;
+using Mono.Unix.Native;
 
 namespace Pingora.Proxy.Listeners;
 
@@ -81,6 +81,6 @@ public sealed class ListenerSocket
         await StopAcceptingAsync();
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
         Wrapper.Dispose(); // non-owning: unregisters from the socket engine, never shuts down, lingers or closes
-        Libc.close(Fd);
+        Syscall.close(Fd);
     }
 }

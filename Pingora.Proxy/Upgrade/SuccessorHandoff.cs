@@ -85,7 +85,7 @@ public sealed class SuccessorHandoff : IAsyncDisposable
             var listeners = header.Addresses.Zip(fds).ToDictionary(p => p.First, p => p.Second);
             phases.Enter(Phase.UpgradeReceived, "{Count} listeners from pid {Pid}: {Addresses}",
                 fds.Length, header.SenderPid, string.Join(", ", header.Addresses));
-            Libc.StopIfTestAsks("upgrade-received"); // a successor killed right after taking the fds
+            ProcessSignals.StopIfTestAsks("upgrade-received"); // a successor killed right after taking the fds
             return new SuccessorHandoff(channel, header.SenderPid, listeners);
         }
         catch (Exception e) when (e is TimeoutException or InvalidDataException or IOException or OperationCanceledException)
