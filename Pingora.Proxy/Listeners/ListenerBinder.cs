@@ -17,7 +17,7 @@ internal static class ListenerBinder
         // SO_REUSEADDR alone: rebinding right after a previous instance exited must not fail on TIME_WAIT
         // connections. Not .NET's ReuseAddress option: on Linux it sets SO_REUSEPORT too, and then a second instance
         // started by mistake would bind the same port silently and take a share of the traffic. Sharing a port is
-        // what the upgrade handoff is for.
+        // what the upgrade handoff is for (docs/platform.md, socket 5).
         socket.SetRawSocketOption(Libc.SOL_SOCKET, Libc.SO_REUSEADDR, BitConverter.GetBytes(1));
         // "[::]:80" means IPv6 only, as in nginx, so that "0.0.0.0:80" can be a separate listener.
         if (address.Family == AddressFamily.InterNetworkV6) socket.DualMode = false;

@@ -25,7 +25,7 @@ internal static class Fds
 
     /// <summary>
     /// Closes fds this process owns and no longer wants. Never retried on EINTR: Linux releases the fd number even
-    /// when close reports EINTR, and a retry could close an fd another thread has just been given.
+    /// when close reports EINTR, and a retry could close an fd another thread has just been given (docs/platform.md, socket 9).
     /// </summary>
     public static void CloseAll(ReadOnlySpan<int> fds)
     {

@@ -72,7 +72,7 @@ public sealed class SuccessorHandoff : IAsyncDisposable
             finally
             {
                 // Disposing a socket bound to a path deletes that path, even if another process bound it since
-                // (PLATFORM.md trap 8): do it now, while the path is still ours, and not at some later exit.
+                // (docs/platform.md, socket 8): do it now, while the path is still ours, and not at some later exit.
                 listener.Dispose();
                 UpgradeSocket.DeleteIfPresent(server.UpgradeSock);
             }
