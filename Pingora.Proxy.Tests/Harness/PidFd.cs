@@ -13,7 +13,7 @@ public static class PidFd
     /// <summary>Completes when <paramref name="pid"/> has exited (at once if there is no such process).</summary>
     public static Task WhenExited(int pid)
     {
-        var fd = Libc.pidfd_open(Libc.SYS_pidfd_open, pid, 0);
+        var fd = Libc.pidfd_open(pid, 0);
         if (fd < 0)
         {
             var errno = Stdlib.GetLastError();

@@ -21,7 +21,7 @@ internal static partial class Libc
     public const int O_ACCMODE = 3;
     public const int O_CLOEXEC = 0x80000;
 
-    public const long SYS_pidfd_open = 434;
+    private const long SYS_pidfd_open = 434;
 
     // Mono.Posix's fcntl maps the command through its FcntlCommand enum, which lacks F_DUPFD_CLOEXEC. fcntl is variadic
     // in C; an int argument travels in the same register either way on x86-64.
@@ -34,5 +34,8 @@ internal static partial class Libc
 
     // Mono.Posix predates pidfds (Linux 5.3); the raw syscall needs no glibc wrapper (glibc has one only since 2.36).
     [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
-    public static partial int pidfd_open(long number, int pid, uint flags);
+    private static partial int syscall(long number, int pid, uint flags);
+
+    /// <summary>An fd that becomes readable when <paramref name="pid"/> exits, whoever its parent is; -1 and errno on failure.</summary>
+    public static int pidfd_open(int pid, uint flags) => syscall(SYS_pidfd_open, pid, flags);
 }
