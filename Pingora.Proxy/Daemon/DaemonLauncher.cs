@@ -21,7 +21,7 @@ public static class DaemonLauncher
     public static async Task<int> RunAsync(IReadOnlyList<string> args, ServerConf server, ServiceIdentity? identity)
     {
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var readySignal = PosixSignalRegistration.Create((PosixSignal)Libc.SIGUSR1, context =>
+        using var readySignal = PosixSignalRegistration.Create(ProcessSignals.Posix(Signum.SIGUSR1), context =>
         {
             context.Cancel = true;
             ready.TrySetResult();

@@ -30,7 +30,7 @@ internal sealed class RegistryConnectionListener(RegistryEndPoint endpoint, Sock
             if (!listener.TryBeginAccept()) return null; // stopped: Kestrel ends this accept loop
             try
             {
-                // Always async: a blocking accept would make any later close destroy the shared queue (trap 2).
+                // Always async: a blocking accept would make any later close destroy the shared queue (docs/platform.md, socket 2).
                 var socket = await listener.Wrapper.AcceptAsync(stop.Token);
                 socket.NoDelay = true;
                 gate.Accepted(listener.Address.ToString(), listener.Fd);
