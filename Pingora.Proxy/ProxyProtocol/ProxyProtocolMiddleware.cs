@@ -36,7 +36,7 @@ internal sealed class ProxyProtocolMiddleware(ConnectionDelegate next, Rejection
     }
 
     /// <summary>Returns Parsed (the header consumed, what follows left in the pipe), Malformed, or NeedMore when the
-    /// peer closed before sending anything.</summary>
+    /// peer went away before sending a byte, or reset the connection.</summary>
     private async Task<ProxyHeaderParse> ReadHeaderAsync(PipeReader input, CancellationToken closed)
     {
         using var deadline = new CancellationTokenSource(headerTimeout, time);
@@ -70,12 +70,9 @@ internal sealed class ProxyProtocolMiddleware(ConnectionDelegate next, Rejection
             return new ProxyHeaderParse.Malformed(
                 $"no complete PROXY header within {headerTimeout.TotalSeconds:0.###} s ({received} bytes received)");
         }
-        catch (OperationCanceledException) when (closed.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or IOException)
         {
-            return ProxyHeaderParse.NeedMore.Instance;
-        }
-        catch (ConnectionResetException)
-        {
+            // Reset, aborted by Kestrel (a drain past its deadline) or closed: the peer is gone; nothing to log.
             return ProxyHeaderParse.NeedMore.Instance;
         }
     }

@@ -57,7 +57,7 @@ internal static class ProxyV2Parser
             new ProxyHeader(2, Local: false, new IPEndPoint(source, sourcePort), new IPEndPoint(destination, destinationPort)), length);
     }
 
-    private static string FamilyName(int family) => family switch { 1 => "TCP over IPv4", 2 => "TCP over IPv6", _ => "UNIX" };
+    private static string FamilyName(int family) => family switch { 1 => "AF_INET", 2 => "AF_INET6", _ => "AF_UNIX" };
 
     private static ProxyHeaderParse.Malformed Malformed(string reason) => new(reason);
 }
