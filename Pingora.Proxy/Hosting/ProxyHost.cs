@@ -15,6 +15,7 @@ using Pingora.Proxy.Descriptors;
 using Pingora.Proxy.Drain;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
+using Pingora.Proxy.ProxyProtocol;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Pingora.Proxy.Hosting;
@@ -89,17 +90,20 @@ public sealed class ProxyHost : IAsyncDisposable
     public void Listen(ListenerRegistry registry, IReadOnlyList<ListenerConf> listeners)
     {
         var kestrel = _app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
+        var loggers = _app.Services.GetRequiredService<ILoggerFactory>();
         foreach (var listener in registry.Listeners)
         {
             var conf = listeners.Single(l => l.Address.Equals(listener.Address));
-            kestrel.Listen(new RegistryEndPoint(listener), options => ConfigureListener(options, conf, _tracker));
+            kestrel.Listen(new RegistryEndPoint(listener), options => ConfigureListener(options, conf, _tracker, loggers));
         }
     }
 
-    private static void ConfigureListener(ListenOptions options, ListenerConf conf, ConnectionTracker tracker)
+    private static void ConfigureListener(ListenOptions options, ListenerConf conf, ConnectionTracker tracker, ILoggerFactory loggers)
     {
         options.Protocols = Protocols(conf);
         options.UseConnectionTracking(tracker);
+        // After tracking (a connection counts while it sends its header), before TLS (the header precedes the handshake).
+        if (conf.ProxyProtocol) options.UseProxyProtocol(loggers, conf.Address.ToString());
         if (conf.Tls is { } tls)
             options.UseHttps(LoadCertificate(conf.Address, tls));
     }
