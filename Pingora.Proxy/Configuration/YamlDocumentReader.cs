@@ -11,17 +11,32 @@ namespace Pingora.Proxy.Configuration;
 /// </summary>
 internal static partial class YamlDocumentReader
 {
-    public static YamlMappingNode? Read(string text, DiagnosticBag diagnostics)
+    /// <param name="invalidByteAt">Where the file's first byte that is not UTF-8 was, if any: the value holding it
+    /// is refused by name.</param>
+    public static YamlMappingNode? Read(string text, DiagnosticBag diagnostics, Mark? invalidByteAt = null)
     {
         var stream = new YamlStream();
-        var parser = new PositionTrackingParser(new Parser(new StringReader(text)));
+        var parser = new GuardedYamlParser(new Parser(new StringReader(text)), invalidByteAt);
         try
         {
             stream.Load(parser);
         }
+        catch (YamlRefusedException e)
+        {
+            diagnostics.Error(new SourceLocation((int)e.Start.Line, (int)e.Start.Column, e.KeyPath), e.Message);
+            return null;
+        }
+        catch (YamlException e) when (e.Start.Equals(Mark.Empty) && parser.LastGood.Index > 0)
+        {
+            // Some errors (raised by the representation model rather than the parser) carry no position: the
+            // problem is just after the last event read.
+            diagnostics.Error(new SourceLocation((int)parser.LastGood.Line, (int)parser.LastGood.Column, parser.CurrentKeyPath), Describe(e));
+            return null;
+        }
         catch (YamlException e)
         {
-            diagnostics.Error(new SourceLocation((int)e.Start.Line, (int)e.Start.Column, KeyPathAt(text, e.Start)), Describe(e));
+            var at = e.Message.Contains("tab character", StringComparison.Ordinal) ? TabAfter(text, e.Start) : e.Start;
+            diagnostics.Error(new SourceLocation((int)at.Line, (int)at.Column, KeyPathAt(text, at)), Describe(e));
             return null;
         }
         catch (Exception e)
@@ -81,7 +96,8 @@ internal static partial class YamlDocumentReader
             frames.Push(top.IsMapping ? top with { ExpectKey = true } : top with { Index = top.Index + 1 });
         }
 
-        var parser = new Parser(new StringReader(text));
+        // Guarded too: the text is the one that just failed, and may be the hostile kind.
+        var parser = new GuardedYamlParser(new Parser(new StringReader(text)));
         try
         {
             while (parser.MoveNext())
@@ -116,20 +132,19 @@ internal static partial class YamlDocumentReader
         return "-";
     }
 
+    /// <summary>
+    /// YamlDotNet blames a tab on the start of the scalar before it (<c>version: 1</c> for a tab on the next line);
+    /// the user needs the tab itself.
+    /// </summary>
+    private static Mark TabAfter(string text, Mark from)
+    {
+        var index = text.IndexOf('\t', (int)Math.Min(from.Index, text.Length));
+        if (index < 0) return from;
+        var lineStart = text.LastIndexOf('\n', Math.Max(0, index - 1)) + 1;
+        var line = text.AsSpan(0, index).Count('\n') + 1;
+        return new Mark(index, line, index - lineStart + 1);
+    }
+
     [GeneratedRegex("^Duplicate key (.*)$")]
     private static partial Regex DuplicateKey();
-
-    /// <summary>Remembers the end of the last event parsed, for errors that arrive without a position.</summary>
-    private sealed class PositionTrackingParser(IParser inner) : IParser
-    {
-        public Mark LastGood { get; private set; } = Mark.Empty;
-
-        public ParsingEvent? Current => inner.Current;
-
-        public bool MoveNext()
-        {
-            if (inner.Current is { } current) LastGood = current.End;
-            return inner.MoveNext();
-        }
-    }
 }
