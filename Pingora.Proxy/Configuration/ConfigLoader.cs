@@ -97,7 +97,7 @@ public static class ConfigLoader
     {
         var read = BoundedFile.Read(path, BoundedFile.ConfigLimit);
         if (!read.Ok)
-            return new ConfigLoadResult(null, [new ConfigDiagnostic(path, 0, 0, "-", $"cannot read the configuration file: {read.Error}")], []);
+            return new ConfigLoadResult(null, [new ConfigDiagnostic(path, 0, 0, "-", $"cannot read the configuration file: {path}: {read.Error}")], []);
         var bytes = read.Bytes.AsSpan();
         if (bytes.StartsWith("\uFEFF"u8)) bytes = bytes[3..];
         try
@@ -113,12 +113,12 @@ public static class ConfigLoader
     /// <summary>Checks <paramref name="yamlText"/> as the content of the file at <paramref name="path"/> (used in messages).</summary>
     public static ConfigLoadResult Parse(string yamlText, string path) => Parse(yamlText, path, null);
 
-    private static ConfigLoadResult Parse(string yamlText, string path, Mark? invalidByteAt)
+    private static ConfigLoadResult Parse(string yamlText, string path, TextFlaw? flaw)
     {
         var diagnostics = new DiagnosticBag(path);
         try
         {
-            return Check(yamlText, path, invalidByteAt, diagnostics);
+            return Check(yamlText, path, flaw, diagnostics);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -132,12 +132,10 @@ public static class ConfigLoader
     /// <summary>Starts the message of a diagnostic that stands for a bug in the checks rather than in the file.</summary>
     public const string InternalErrorMarker = "internal error";
 
-    private static ConfigLoadResult Check(string yamlText, string path, Mark? invalidByteAt, DiagnosticBag diagnostics)
+    private static ConfigLoadResult Check(string yamlText, string path, TextFlaw? flaw, DiagnosticBag diagnostics)
     {
         YarpValidation.Prepare();
-        var root = YamlDocumentReader.Read(yamlText, diagnostics, invalidByteAt);
-        if (!diagnostics.HasErrors && invalidByteAt is { } bad)
-            diagnostics.Error(new SourceLocation((int)bad.Line, (int)bad.Column, "-"), "a byte that is not UTF-8; the file must be UTF-8 text");
+        var root = YamlDocumentReader.Read(yamlText, diagnostics, flaw);
         if (diagnostics.HasErrors) return new ConfigLoadResult(null, diagnostics.Errors, diagnostics.Warnings);
 
         var sourceMap = new SourceMap();
@@ -150,15 +148,13 @@ public static class ConfigLoader
         return new ConfigLoadResult(config, [], diagnostics.Warnings);
     }
 
-    /// <summary>The line and column (and character index, once decoded with replacements) of the first byte that is not UTF-8.</summary>
-    private static Mark InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    /// <summary>Where the first byte that is not UTF-8 is, counted in the text decoded with replacement characters.</summary>
+    private static TextFlaw InvalidUtf8At(ReadOnlySpan<byte> bytes)
     {
         var chars = new char[bytes.Length];
-        Utf8.ToUtf16(bytes, chars, out _, out var written, replaceInvalidSequences: false);
+        Utf8.ToUtf16(bytes, chars, out var validBytes, out var written, replaceInvalidSequences: false);
         var before = chars.AsSpan(0, written).ToString();
-        var lineStart = before.LastIndexOf('\n') + 1;
-        var line = before.AsSpan().Count('\n') + 1;
-        return new Mark(before.Length, line, before.Length - lineStart + 1);
+        return new TextFlaw(TextFlaw.MarkAt(before + " ", before.Length), $"a byte that is not UTF-8 (0x{bytes[validBytes]:X2}); the file must be UTF-8 text");
     }
 
     /// <summary>

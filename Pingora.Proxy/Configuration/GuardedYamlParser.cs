@@ -15,10 +15,10 @@ internal sealed class YamlRefusedException(Mark start, Mark end, string keyPath,
 /// mean what the user wrote or would cost more than a configuration file may: nesting deeper than
 /// <see cref="MaxDepth"/>, more than <see cref="MaxNodes"/> nodes counting what aliases expand to (a "billion
 /// laughs" file is a few lines), an alias to nothing or to the node that contains it, a tag (<c>!!python/object</c>),
-/// a merge key (<c>&lt;&lt;:</c>), a NUL character, or the value holding a byte that is not UTF-8. Every refusal is a <see cref="YamlRefusedException"/> at the
+/// a merge key (<c>&lt;&lt;:</c>), a NUL character, or the value holding a <see cref="TextFlaw"/>. Every refusal is a <see cref="YamlRefusedException"/> at the
 /// offending event, so the binder only ever walks a tree of bounded size and depth.
 /// </summary>
-internal sealed class GuardedYamlParser(IParser inner, Mark? invalidByteAt = null) : IParser
+internal sealed class GuardedYamlParser(IParser inner, TextFlaw? flaw = null) : IParser
 {
     /// <summary>The deepest real configuration nests about 8 levels (a route's header match); the binder recurses per level.</summary>
     public const int MaxDepth = 64;
@@ -42,6 +42,7 @@ internal sealed class GuardedYamlParser(IParser inner, Mark? invalidByteAt = nul
         public string Key { get; set; } = "";
         public int Index { get; set; }
         public int Height { get; set; }
+        public bool IsKey { get; init; }
     }
 
     private readonly Stack<Frame> _frames = new();
@@ -75,8 +76,8 @@ internal sealed class GuardedYamlParser(IParser inner, Mark? invalidByteAt = nul
         {
             case Scalar scalar:
                 if (scalar.Value.Contains('\0')) Refuse(e, "a NUL character cannot be part of a configuration value");
-                if (invalidByteAt is { } bad && scalar.Start.Index <= bad.Index && bad.Index < Math.Max(scalar.End.Index, scalar.Start.Index + 1))
-                    Refuse(e, "the value holds bytes that are not UTF-8; the file must be UTF-8 text");
+                if (flaw is { } bad && scalar.Start.Index <= bad.At.Index && bad.At.Index <= scalar.End.Index)
+                    Refuse(e, $"this value holds {bad.What}");
                 if (IsKeyPosition && scalar.Value == "<<" && scalar.Style is ScalarStyle.Plain)
                     Refuse(e, "merge keys ('<<') are not supported: write the keys out", _frames.Peek().Path.Key("<<"));
                 AddNodes(e, 1, 0, scalar.Anchor);
@@ -95,17 +96,18 @@ internal sealed class GuardedYamlParser(IParser inner, Mark? invalidByteAt = nul
                 break;
             case MappingStart or SequenceStart:
                 if (_frames.Count >= MaxDepth) Refuse(e, $"nested more than {MaxDepth} levels deep");
-                if (IsKeyPosition) Refuse(e, "a list or mapping used as a key: keys must be names");
                 var start = (NodeEvent)e;
                 _nodes++;
-                var path = ChildPath();
-                _frames.Push(new Frame(e is MappingStart, path, start.Anchor.IsEmpty ? null : start.Anchor.Value, _nodes - 1));
+                // A list or mapping as a key is the binder's to report ("expected a key name").
+                _frames.Push(new Frame(e is MappingStart, ChildPath(), start.Anchor.IsEmpty ? null : start.Anchor.Value, _nodes - 1)
+                    { IsKey = IsKeyPosition });
                 break;
             case MappingEnd or SequenceEnd:
                 var done = _frames.Pop();
                 if (done.Anchor is not null) _anchors[done.Anchor] = (_nodes - done.NodesAtStart, done.Height + 1);
                 if (_frames.TryPeek(out var parent)) parent.Height = Math.Max(parent.Height, done.Height + 1);
-                ValueDone();
+                if (done.IsKey) TakeKey("?");
+                else ValueDone();
                 break;
         }
     }

@@ -11,12 +11,13 @@ namespace Pingora.Proxy.Configuration;
 /// </summary>
 internal static partial class YamlDocumentReader
 {
-    /// <param name="invalidByteAt">Where the file's first byte that is not UTF-8 was, if any: the value holding it
-    /// is refused by name.</param>
-    public static YamlMappingNode? Read(string text, DiagnosticBag diagnostics, Mark? invalidByteAt = null)
+    /// <param name="flaw">Where the file's text has a flaw, if it has: the value holding it is refused by name, and
+    /// the file as a whole when no value holds it (a comment).</param>
+    public static YamlMappingNode? Read(string text, DiagnosticBag diagnostics, TextFlaw? flaw = null)
     {
+        flaw ??= TextFlaw.FindControlCharacter(text);
         var stream = new YamlStream();
-        var parser = new GuardedYamlParser(new Parser(new StringReader(text)), invalidByteAt);
+        var parser = new GuardedYamlParser(new Parser(new StringReader(text)), flaw);
         try
         {
             stream.Load(parser);
@@ -49,6 +50,11 @@ internal static partial class YamlDocumentReader
             return null;
         }
 
+        if (flaw is { } unheld)
+        {
+            diagnostics.Error(new SourceLocation((int)unheld.At.Line, (int)unheld.At.Column, "-"), $"the file holds {unheld.What}");
+            return null;
+        }
         if (stream.Documents.Count == 0) return null;
         if (stream.Documents.Count > 1)
         {
@@ -139,10 +145,7 @@ internal static partial class YamlDocumentReader
     private static Mark TabAfter(string text, Mark from)
     {
         var index = text.IndexOf('\t', (int)Math.Min(from.Index, text.Length));
-        if (index < 0) return from;
-        var lineStart = text.LastIndexOf('\n', Math.Max(0, index - 1)) + 1;
-        var line = text.AsSpan(0, index).Count('\n') + 1;
-        return new Mark(index, line, index - lineStart + 1);
+        return index < 0 ? from : TextFlaw.MarkAt(text, index);
     }
 
     [GeneratedRegex("^Duplicate key (.*)$")]
