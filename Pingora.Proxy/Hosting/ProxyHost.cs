@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -13,6 +12,7 @@ using Microsoft.Extensions.Options;
 using Pingora.Proxy.Configuration;
 using Pingora.Proxy.Descriptors;
 using Pingora.Proxy.Drain;
+using Pingora.Proxy.Files;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
 using Pingora.Proxy.ProxyProtocol;
@@ -111,14 +111,9 @@ public sealed class ProxyHost : IAsyncDisposable
     /// <summary>-t loads the same files, but as whoever ran it, and the files may have changed since.</summary>
     private static X509Certificate2 LoadCertificate(ListenAddress address, TlsConf tls)
     {
-        try
-        {
-            return X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            throw new ListenerException($"{address}: cannot load TLS certificate {tls.CertificatePath} with key {tls.KeyPath}: {e.Message}");
-        }
+        var loaded = PemCertificate.Load(tls.CertificatePath, tls.KeyPath);
+        return loaded.Certificate
+            ?? throw new ListenerException($"{address}: cannot load TLS certificate {tls.CertificatePath} with key {tls.KeyPath}: {loaded.Error}");
     }
 
     private static HttpProtocols Protocols(ListenerConf conf)
