@@ -65,7 +65,7 @@ public sealed class ServerRunner
             // The daemon leaves this directory; SIGHUP re-reads the file by this path.
             if (daemon is not null) cli = cli with { ConfigPath = Path.GetFullPath(cli.ConfigPath) };
             daemon?.Detach(config.Server);
-            logger = LogSetup.Create(config.Server);
+            logger = LogSetup.Create(config.Server, identity?.Owner);
         }
         catch (IOException e)
         {
@@ -80,7 +80,6 @@ public sealed class ServerRunner
         var runner = new ServerRunner(cli, config, phases, signals, identity, daemon);
         try
         {
-            if (config.Server.ErrorLog is { } errorLog) identity?.Own(errorLog);
             return await runner.RunAsync();
         }
         catch (Exception e) when (e is ListenerException or UpgradeException or IOException)
@@ -128,7 +127,7 @@ public sealed class ServerRunner
             if (Server.SessionAffinityKeysDir is { } keys)
             {
                 Directory.CreateDirectory(keys);
-                _identity?.Own(keys);
+                _identity?.Own(keys, "session_affinity_keys_dir");
             }
             if (_identity is not null)
             {
