@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using NUnit.Framework;
 using Pingora.Proxy.Logging;
 using Serilog;
@@ -31,8 +32,10 @@ public sealed class ErrorLogFileTests
         }
         var lines = File.ReadAllLines(path);
         Assert.That(lines, Has.Length.EqualTo(2 * linesEach), "no line overwritten");
-        Assert.That(lines, Is.All.Match(@"^[ab] \d+ x+$"), "no line torn");
-        Assert.That(lines.Select(l => l.Split(' ')).All(p => p[2].Length == Length(int.Parse(p[1]))), Is.True, "every line complete");
+        // The first few bad lines, shortened: a torn 9000-character line would otherwise fill the report.
+        var torn = lines.Where(l => !Regex.IsMatch(l, @"^[ab] \d+ x+$") || l.Split(' ')[2].Length != Length(int.Parse(l.Split(' ')[1])))
+            .Take(3).Select(l => l.Length > 60 ? $"{l[..60]}... ({l.Length} characters)" : l);
+        Assert.That(torn, Is.Empty, "no line torn or cut");
         Assert.That(lines.Where(l => l.StartsWith('a')).Select(l => int.Parse(l.Split(' ')[1])), Is.Ordered);
     }
 
