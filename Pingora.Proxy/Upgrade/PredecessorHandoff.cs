@@ -20,7 +20,7 @@ public static class PredecessorHandoff
     // Short: the successor is usually up within a few hundred ms, and each attempt is one cheap local connect().
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(10);
 
-    public static async Task<HandoffOutcome> RunAsync(ServerConf server, ListenerRegistry registry, PhaseLog phases, CancellationToken cancel)
+    public static async Task<HandoffOutcome> RunAsync(ServerConf server, ListenerRegistry registry, LifecycleState phases, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         try
@@ -72,7 +72,7 @@ public static class PredecessorHandoff
     /// replaces it when it starts. Returns the last refused peer when the time ran out after a refusal.
     /// </summary>
     private static async Task<(Socket? Connection, PeerCredentials Peer, PeerCredentials? Refused)> ConnectAsync(
-        ServerConf server, PhaseLog phases, CancellationToken cancel)
+        ServerConf server, LifecycleState phases, CancellationToken cancel)
     {
         var endpoint = new UnixDomainSocketEndPoint(server.UpgradeSock);
         var deadline = Stopwatch.StartNew();
@@ -102,7 +102,7 @@ public static class PredecessorHandoff
         }
     }
 
-    private static HandoffOutcome Failed(PhaseLog phases, string reason)
+    private static HandoffOutcome Failed(LifecycleState phases, string reason)
     {
         phases.Failed(Phase.HandoffFailed, "{Reason}; still serving, a later SIGQUIT can try again", reason);
         return new HandoffOutcome(false);
