@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using Mono.Unix.Native;
 using Pingora.Proxy.Files;
 
@@ -19,8 +20,17 @@ public sealed class PidFile(string path)
     /// </summary>
     public string Prepare()
     {
-        var (handle, temp) = SafeFile.CreateTemporary(Path, "pid_file",
-            FilePermissions.S_IRUSR | FilePermissions.S_IWUSR | FilePermissions.S_IRGRP | FilePermissions.S_IROTH);
+        SafeFileHandle handle;
+        string temp;
+        try
+        {
+            (handle, temp) = SafeFile.CreateTemporary(Path, "pid_file",
+                FilePermissions.S_IRUSR | FilePermissions.S_IWUSR | FilePermissions.S_IRGRP | FilePermissions.S_IROTH);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"cannot write pid file {Path}: {e.Message}", e);
+        }
         using (handle)
         {
             try
