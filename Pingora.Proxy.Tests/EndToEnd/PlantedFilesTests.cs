@@ -83,6 +83,8 @@ public sealed class PlantedFilesTests : PingoraTestBase
         var successor = StartPingora(proxy.Config, null, "-u");
 
         await AwaitHandoffAsync(predecessor, successor, proxy.Config);
+        // Both accept for close_timeout_seconds after the commit; once the predecessor is gone only the successor answers.
+        await AwaitPredecessorExitAsync(predecessor, proxy.Config);
         Assert.That((await NewClient().GetStatusAsync(proxy.Listener.Url("/status"))).Pid, Is.EqualTo(successor.Pid));
     }
 
