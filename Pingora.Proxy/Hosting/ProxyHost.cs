@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,6 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Descriptors;
 using Pingora.Proxy.Drain;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
@@ -51,13 +53,23 @@ public sealed class ProxyHost : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.Services.AddSingleton<IConnectionListenerFactory, RegistryListenerFactory>();
+        // Held from the build on, before any connection can take the last descriptors (see DescriptorReserve).
+        builder.Services.AddSingleton(new DescriptorReserve());
+        builder.Services.AddSingleton(tracker);
+        builder.Services.AddSingleton<AcceptGate>();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
         // YARP protects session-affinity cookies with Data Protection. Its default key ring lives in $HOME, which a
-        // daemon should not write to (and cannot after dropping privileges), so choose explicitly.
+        // daemon should not write to (and cannot after dropping privileges), so choose explicitly. The repository,
+        // not only the provider: Data Protection's hosted service loads the key ring at start, from the default
+        // place unless the repository is set (an error with a stack trace at every start as root with `user`).
         var protection = builder.Services.AddDataProtection().SetApplicationName("pingora");
         if (config.Server.SessionAffinityKeysDir is { } keys) protection.PersistKeysToFileSystem(new DirectoryInfo(keys));
-        else protection.UseEphemeralDataProtectionProvider();
+        else protection.AddKeyManagementOptions(o =>
+        {
+            o.XmlRepository = new InMemoryKeyRepository();
+            o.XmlEncryptor = new NullXmlEncryptor(); // in memory only: nothing to protect the keys from at rest
+        });
 
         builder.Services.AddRouting();
         builder.Services.AddReverseProxy().LoadFromMemory(config.Routes, config.Clusters);
