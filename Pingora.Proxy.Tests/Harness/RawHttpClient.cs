@@ -26,17 +26,25 @@ public static class RawHttpClient
     private const int MaxHeaderBytes = 64 * 1024;
 
     /// <param name="tls">When set, TLS with the certificate pinned (HTTP/1.1 via ALPN).</param>
-    public static async Task<RawHttpResponse> GetAsync(IPEndPoint endPoint, string pathAndQuery, string? hostHeader,
+    public static Task<RawHttpResponse> GetAsync(IPEndPoint endPoint, string pathAndQuery, string? hostHeader,
         TestCertificate? tls, CancellationToken cancellationToken) =>
-        (await GetToCloseAsync(endPoint, pathAndQuery, hostHeader, tls, readToClose: false, cancellationToken)).Response;
+        GetAsync(endPoint, pathAndQuery, hostHeader, tls, [], TimeSpan.Zero, cancellationToken);
 
-    /// <summary>The same, and then reads on until the server closes the connection: FIN, or RST.</summary>
-    public static async Task<(RawHttpResponse Response, TcpEnd? End)> GetToCloseAsync(IPEndPoint endPoint, string pathAndQuery,
+    /// <param name="preface">Raw bytes sent first, before TLS and the request (a PROXY protocol header), one TCP
+    /// write each.</param>
+    /// <param name="pause">Between two preface writes: with Nagle off, each write then leaves as a segment of its own.</param>
+    public static async Task<RawHttpResponse> GetAsync(IPEndPoint endPoint, string pathAndQuery, string? hostHeader,
+        TestCertificate? tls, IReadOnlyList<byte[]> preface, TimeSpan pause, CancellationToken cancellationToken) =>
+        (await GetAsync(endPoint, pathAndQuery, hostHeader, tls, preface, pause, readToClose: false, cancellationToken)).Response;
+
+    /// <summary>A plain GET as above, and then reads on until the server closes the connection: FIN, or RST.</summary>
+    public static Task<(RawHttpResponse Response, TcpEnd? End)> GetToCloseAsync(IPEndPoint endPoint, string pathAndQuery,
         CancellationToken cancellationToken) =>
-        await GetToCloseAsync(endPoint, pathAndQuery, null, null, readToClose: true, cancellationToken);
+        GetAsync(endPoint, pathAndQuery, null, null, [], TimeSpan.Zero, readToClose: true, cancellationToken);
 
-    private static async Task<(RawHttpResponse Response, TcpEnd? End)> GetToCloseAsync(IPEndPoint endPoint, string pathAndQuery,
-        string? hostHeader, TestCertificate? tls, bool readToClose, CancellationToken cancellationToken)
+    private static async Task<(RawHttpResponse Response, TcpEnd? End)> GetAsync(IPEndPoint endPoint, string pathAndQuery,
+        string? hostHeader, TestCertificate? tls, IReadOnlyList<byte[]> preface, TimeSpan pause, bool readToClose,
+        CancellationToken cancellationToken)
     {
         using var tcp = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true };
         await tcp.ConnectAsync(endPoint, cancellationToken);
@@ -44,6 +52,14 @@ public static class RawHttpClient
         SslStream? ssl = null;
         try
         {
+            for (var i = 0; i < preface.Count; i++)
+            {
+                // A pause, not an event: what is tested is the daemon's side of a segment boundary, which the client
+                // cannot observe.
+                if (i > 0) await Task.Delay(pause, cancellationToken);
+                await stream.WriteAsync(preface[i], cancellationToken);
+                await stream.FlushAsync(cancellationToken);
+            }
             if (tls is not null)
             {
                 ssl = new SslStream(stream, leaveInnerStreamOpen: false);
