@@ -67,7 +67,7 @@ public sealed class DrainHttp2Tests : PingoraTestBase
         Assert.That(end.End, Is.EqualTo(TcpEnd.Fin), string.Join("; ", client.Seen));
 
         Assert.That(await proxy.Pingora.WaitForExitAsync(Timeouts.Phase), Is.Zero, proxy.Pingora.LastLines());
-        Assert.That(proxy.Pingora.FindPhase("drained")?.Text, Does.Contain("1 HTTP/2 streams").And.Contain("; 0 connections cut"),
+        Assert.That(proxy.Pingora.FindPhase("drained")?.Text, Does.Contain("closed at the deadline: 0 HTTP/1.x, 1 HTTP/2, 0 WebSocket, 0 other upgraded;").And.Contain("; 0 connections cut"),
             proxy.Pingora.LastLines());
     }
 }

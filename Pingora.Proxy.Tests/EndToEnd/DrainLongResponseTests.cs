@@ -28,7 +28,7 @@ public sealed class DrainLongResponseTests : PingoraTestBase
             Assert.That(end, Is.EqualTo(TcpEnd.Fin), proxy.Pingora.LastLines());
         }
         Assert.That(await proxy.Pingora.WaitForExitAsync(Timeouts.Phase), Is.Zero, proxy.Pingora.LastLines());
-        Assert.That(proxy.Pingora.FindPhase("drained")?.Text, Does.Contain("1 HTTP/1.x responses").And.Contain("; 0 connections cut"),
+        Assert.That(proxy.Pingora.FindPhase("drained")?.Text, Does.Contain("closed at the deadline: 1 HTTP/1.x, 0 HTTP/2, 0 WebSocket, 0 other upgraded;").And.Contain("; 0 connections cut"),
             proxy.Pingora.LastLines());
     }
 }

@@ -56,7 +56,7 @@ public sealed class DrainWebSocketTests : PingoraTestBase
             Assert.That((closedAt - stop.SeenAt).TotalSeconds, Is.GreaterThan(deadline - CloseAllowance - 0.5),
                 "the WebSocket is closed at the deadline, not at the start of the drain");
             Assert.That((closedAt - stop.SeenAt).TotalSeconds, Is.LessThan(deadline + 1), "closed by the deadline");
-            Assert.That(drained?.Text, Does.Contain("1 WebSockets").And.Contain("; 0 connections cut"), proxy.Pingora.LastLines());
+            Assert.That(drained?.Text, Does.Contain("closed at the deadline: 0 HTTP/1.x, 0 HTTP/2, 1 WebSocket, 0 other upgraded;").And.Contain("; 0 connections cut"), proxy.Pingora.LastLines());
         }
     }
 
@@ -77,7 +77,7 @@ public sealed class DrainWebSocketTests : PingoraTestBase
         using (Assert.EnterMultipleScope())
         {
             Assert.That((closedAt - stop.SeenAt).TotalSeconds, Is.GreaterThan(grace - CloseAllowance - 0.5), "closed at the deadline");
-            Assert.That(proxy.Pingora.FindPhase("drained")?.Text, Does.Contain("1 WebSockets").And.Contain("; 0 connections cut"),
+            Assert.That(proxy.Pingora.FindPhase("drained")?.Text, Does.Contain("closed at the deadline: 0 HTTP/1.x, 0 HTTP/2, 1 WebSocket, 0 other upgraded;").And.Contain("; 0 connections cut"),
                 proxy.Pingora.LastLines());
             Assert.That(successor.HasExited, Is.False, successor.LastLines());
         }

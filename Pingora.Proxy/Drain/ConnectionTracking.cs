@@ -35,16 +35,18 @@ public static class ConnectionTracking
         app.Use(async (context, next) =>
         {
             var http2 = HttpProtocol.IsHttp2(context.Request.Protocol); // no HTTP/3 listener exists
+            TrackedConnection? connection = null;
             if (context.Features.Get<IConnectionItemsFeature>()?.Items is { } items
                 && items.TryGetValue(TrackedConnection.ItemKey, out var value)
                 && value is TrackedConnection tracked)
             {
                 tracked.RequestStarted(http2);
+                connection = tracked;
             }
             // Kestrel ends keep-alive when the response says Connection: close; YARP never copies a backend's
             // Connection header (hop-by-hop), so this one stands.
             if (tracker.Draining && !http2) context.Response.Headers.Connection = "close";
-            using var request = tracker.Requests.Begin(context, http2);
+            using var request = tracker.Requests.Begin(context, http2, connection);
             await next(context);
         });
 }

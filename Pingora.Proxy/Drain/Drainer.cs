@@ -33,18 +33,19 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
             reason, registry.Listeners.Count, tracker.Active);
 
         // Kestrel's stop would close connections between requests while their clients may be sending one; let busy
-        // HTTP/1.x clients close after their next response, and fresh connections send their first request.
-        var settle = TimeSpan.FromTicks(Math.Min(idleTimeout.Ticks, deadline.Ticks));
+        // HTTP/1.x clients close after their next response, and fresh connections send their first request. Not into
+        // the clean close before the deadline, though: that needs its time too.
+        var settle = TimeSpan.FromTicks(Math.Min(idleTimeout.Ticks, (deadline - CloseAllowance(deadline)).Ticks));
         await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, abort));
 
         phases.Enter(Phase.Drain, "{Connections} connections open, {Unsettled} of them HTTP/1.x or without a request; deadline {Deadline:0.###} s",
             tracker.Active, tracker.Unsettled, deadline.TotalSeconds);
         var cut = await StopByDeadlineAsync(clock, deadline, webSocketCloseAfter, abort);
-        var closed = tracker.Requests;
-        phases.Enter(Phase.Drained, "in {Elapsed} ms; closed at the deadline: {Http1} HTTP/1.x responses, {Http2} HTTP/2 streams, " +
-            "{WebSockets} WebSockets, {Upgraded} other upgraded connections; {Cut} connections cut at the deadline",
-            clock.ElapsedMilliseconds, closed.Closed(RequestKind.Http1), closed.Closed(RequestKind.Http2),
-            closed.Closed(RequestKind.WebSocket), closed.Closed(RequestKind.Upgraded), cut);
+        var counts = tracker.Counts;
+        phases.Enter(Phase.Drained, "in {Elapsed} ms; connections ended on their own: {Ended}; closed at the deadline: {Closed}; " +
+            "cut: {CutByKind}; {Cut} connections cut at the deadline",
+            clock.ElapsedMilliseconds, DrainCounts.Describe(counts.Ended), DrainCounts.Describe(counts.ClosedAtDeadline),
+            DrainCounts.Describe(counts.Cut), cut);
     }
 
     /// <summary>
@@ -65,6 +66,7 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
         if (!await EndsBeforeAsync(stopping, clock, deadline, abort))
         {
             left = tracker.Active;
+            tracker.Counts.Cutting();
             await cut.CancelAsync();
         }
         try

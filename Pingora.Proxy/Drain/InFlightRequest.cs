@@ -24,10 +24,13 @@ public sealed class InFlightRequest : IHttpRequestLifetimeFeature, IDisposable
     private int _closed;
     private volatile bool _ended;
 
-    internal InFlightRequest(InFlightRequests owner, HttpContext context, bool http2)
+    private readonly TrackedConnection? _connection;
+
+    internal InFlightRequest(InFlightRequests owner, HttpContext context, bool http2, TrackedConnection? connection)
     {
         _owner = owner;
         _context = context;
+        _connection = connection;
         Kind = http2 ? RequestKind.Http2 : RequestKind.Http1;
         var features = context.Features;
         if (!http2 && features.Get<IHttpRequestLifetimeFeature>() is { } lifetime)
@@ -54,10 +57,16 @@ public sealed class InFlightRequest : IHttpRequestLifetimeFeature, IDisposable
     {
         if (!webSocket)
         {
-            if (Kind == RequestKind.Http1) Kind = RequestKind.Upgraded;
+            if (Kind == RequestKind.Http1)
+            {
+                Kind = RequestKind.Upgraded;
+                _connection?.Became(RequestKind.Upgraded);
+            }
             return client;
         }
         Kind = RequestKind.WebSocket;
+        // An HTTP/2 connection carries other streams beside a WebSocket: it stays an HTTP/2 connection.
+        if (_lifetime is not null) _connection?.Became(RequestKind.WebSocket);
         _webSocket = new ClosableWebSocketStream(client);
         // A WebSocket may be closed before the other requests (websocket_close_after_seconds).
         var all = _registration;
@@ -70,7 +79,7 @@ public sealed class InFlightRequest : IHttpRequestLifetimeFeature, IDisposable
     internal void Close()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0 || _ended) return;
-        _owner.Count(Kind);
+        _connection?.ClosedByDrain();
         try
         {
             if (_webSocket is { } webSocket)

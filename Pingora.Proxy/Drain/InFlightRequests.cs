@@ -11,18 +11,12 @@ public sealed class InFlightRequests
 {
     private readonly CancellationTokenSource _all = new();
     private readonly CancellationTokenSource _webSockets = new();
-    private readonly int[] _closed = new int[Enum.GetValues<RequestKind>().Length];
 
-    public InFlightRequest Begin(HttpContext context, bool http2) => new(this, context, http2);
+    public InFlightRequest Begin(HttpContext context, bool http2, TrackedConnection? connection) => new(this, context, http2, connection);
 
     internal CancellationTokenRegistration Register(InFlightRequest request, bool webSocket) =>
         (webSocket ? _webSockets : _all).Token.UnsafeRegister(
             static state => ((InFlightRequest)state!).Close(), request);
-
-    internal void Count(RequestKind kind) => Interlocked.Increment(ref _closed[(int)kind]);
-
-    /// <summary>How many requests of this kind a close of the drain ended.</summary>
-    public int Closed(RequestKind kind) => Volatile.Read(ref _closed[(int)kind]);
 
     public void CloseWebSockets() => _webSockets.Cancel();
 
