@@ -72,8 +72,6 @@ namespace Pingora.Proxy.Configuration;
 //   - a route without ClusterId, or naming a cluster that does not exist (YARP would answer 503);
 //   - route and cluster ids that differ only in case (YARP compares them case-insensitively);
 //   - a destination Address or Health that is not an absolute http(s) URI (YARP fails only when forwarding);
-//   - SessionAffinity Policy HashCookie, or no Policy with Enabled: true (YARP's default is HashCookie), because
-//     this build lacks System.IO.Hashing;
 //   - the route keys AuthorizationPolicy, CorsPolicy, RateLimiterPolicy, OutputCachePolicy, TimeoutPolicy and
 //     Timeout, whose middleware this daemon does not run.
 // Pingora keys that do nothing here (ca_file, work_stealing, upstream_keepalive_pool_size, client_bind_to_ipv4/6,
