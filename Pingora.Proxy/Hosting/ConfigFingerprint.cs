@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Pingora.Proxy.Hosting;
@@ -17,26 +18,26 @@ internal static class ConfigFingerprint
     public const string MetadataKey = "pingora.config-sha256";
 
     public static IReadOnlyList<RouteConfig> Stamp(IReadOnlyList<RouteConfig> routes) =>
-        routes.Select(route => route with { Metadata = WithHash(route.Metadata, route) }).ToList();
+        routes.Select(route => route with { Metadata = WithHash(route.Metadata, route, FingerprintJson.Default.RouteConfig) }).ToList();
 
     /// <summary>A cluster's hash leaves its destinations out: YARP tracks those one by one, each with its own hash.</summary>
     public static IReadOnlyList<ClusterConfig> Stamp(IReadOnlyList<ClusterConfig> clusters) =>
         clusters.Select(cluster => cluster with
         {
-            Metadata = WithHash(cluster.Metadata, cluster with { Destinations = null }),
+            Metadata = WithHash(cluster.Metadata, cluster with { Destinations = null }, FingerprintJson.Default.ClusterConfig),
             Destinations = cluster.Destinations?.ToDictionary(
                 d => d.Key,
-                d => d.Value with { Metadata = WithHash(d.Value.Metadata, d.Value) },
+                d => d.Value with { Metadata = WithHash(d.Value.Metadata, d.Value, FingerprintJson.Default.DestinationConfig) },
                 StringComparer.OrdinalIgnoreCase),
         }).ToList();
 
-    private static Dictionary<string, string> WithHash<T>(IReadOnlyDictionary<string, string>? metadata, T entry)
+    private static Dictionary<string, string> WithHash<T>(IReadOnlyDictionary<string, string>? metadata, T entry, JsonTypeInfo<T> json)
     {
         var stamped = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
             if (!string.Equals(key, MetadataKey, StringComparison.OrdinalIgnoreCase)) stamped[key] = value;
         // Every public property, in declaration order, case kept: a hash of the entry as YARP receives it.
-        stamped[MetadataKey] = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(entry)));
+        stamped[MetadataKey] = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(entry, json)));
         return stamped;
     }
 }
