@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Mono.Unix.Native;
 using NUnit.Framework;
 using Pingora.Proxy.Tests.Harness;
 
@@ -164,5 +165,30 @@ public sealed class ReloadTests : PingoraTestBase
         if (response.StatusCode == System.Net.HttpStatusCode.OK)
             Assert.That(body, Is.EqualTo(bytes.ToString(System.Globalization.CultureInfo.InvariantCulture)), "the backend got the whole body");
         return response.StatusCode;
+    }
+
+    /// <summary>
+    /// The config path turned into a FIFO with no writer: opening it blocks until a writer comes, which is never. A
+    /// reload read on the signal loop would hold SIGTERM up forever; a reload that cannot finish must not stop the
+    /// drain (a loader that refuses FIFOs passes this test just as well).
+    /// </summary>
+    [Test]
+    public async Task Sigterm_drains_and_exits_promptly_while_a_sighup_reload_is_stuck_on_a_fifo()
+    {
+        var (_, _, config, listener, pingora) = await StartOnAAsync();
+        File.Delete(config.Path);
+        Assert.That(Syscall.mkfifo(config.Path, FilePermissions.S_IRUSR | FilePermissions.S_IWUSR), Is.Zero, $"mkfifo {config.Path}");
+
+        var cursor = pingora.LineCount;
+        pingora.Signal(Signals.SIGHUP);
+        Assert.That((await NewClient().GetEchoAsync(listener.Url("/echo/during-reload"))).Backend, Is.EqualTo("A"),
+            "the running routes serve while the reload is stuck\n" + pingora.LastLines());
+        pingora.Signal(Signals.SIGTERM);
+
+        // Nothing is in flight: the drain takes drain_idle_timeout_seconds at most, far inside this bound.
+        var code = await pingora.WaitForExitAsync(Timeouts.Phase);
+        Assert.That(code, Is.Zero, pingora.LastLines());
+        AssertPhaseOrder(pingora, cursor, "stop-accepting", "drain", "drained", "exit");
+        AssertExitLogged(pingora, 0);
     }
 }

@@ -95,4 +95,35 @@ public sealed class ShutdownTests : PingoraTestBase
             "the slow response must have been cut by the exit, not completed or left hanging");
         await AssertRefusedAsync(listener, "after the exit");
     }
+
+    [Test]
+    public async Task Sigint_during_a_sigterm_drain_exits_at_once()
+    {
+        var (pingora, listener, _) = await StartAsync(gracefulShutdownSeconds: 20);
+        var client = NewClient(timeout: TimeSpan.FromSeconds(60));
+
+        using var response = await client.GetAsync(listener.Url("/slow?ms=15000&bytes=100000"), HttpCompletionOption.ResponseHeadersRead);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var body = HttpClients.ReadBodyAsync(response, TimeSpan.FromSeconds(30), "the in-flight /slow response");
+        pingora.Signal(Signals.SIGTERM);
+        await pingora.WaitForPhaseAsync("drain", Timeouts.Phase);
+
+        // The drain would wait about 15 s for the slow response; SIGINT must not.
+        var signalledAt = DateTimeOffset.UtcNow;
+        pingora.Signal(Signals.SIGINT);
+        var code = await pingora.WaitForExitAsync(TimeSpan.FromSeconds(5));
+        var exitedAt = DateTimeOffset.UtcNow;
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.Zero, pingora.LastLines());
+            Assert.That(exitedAt - signalledAt, Is.LessThan(TimeSpan.FromSeconds(3)), "SIGINT cuts the drain");
+        }
+        Exception? cut = null;
+        try { await body; }
+        catch (Exception e) { cut = e; }
+        Assert.That(cut, Is.InstanceOf<HttpRequestException>().Or.InstanceOf<IOException>(),
+            "the slow response must have been cut by the exit, not completed");
+        AssertExitLogged(pingora, 0);
+    }
 }

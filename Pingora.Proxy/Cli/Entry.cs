@@ -30,6 +30,6 @@ public static class Entry
             return 0;
         }
         if (cli.Test) return ConfigReport.Test(cli.ConfigPath);
-        return await ServerRunner.RunAsync(cli, args);
+        return await ServerBootstrap.RunAsync(cli, args);
     }
 }

@@ -20,7 +20,7 @@ public static class PredecessorHandoff
     // Short: the successor is usually up within a few hundred ms, and each attempt is one cheap local connect().
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(10);
 
-    public static async Task<HandoffOutcome> RunAsync(ServerConf server, ListenerRegistry registry, PhaseLog phases, CancellationToken cancel)
+    public static async Task<HandoffOutcome> RunAsync(ServerConf server, ListenerRegistry registry, LifecycleState phases, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         try
@@ -92,7 +92,7 @@ public static class PredecessorHandoff
         }
     }
 
-    private static HandoffOutcome Failed(PhaseLog phases, string reason)
+    private static HandoffOutcome Failed(LifecycleState phases, string reason)
     {
         phases.Failed(Phase.HandoffFailed, "{Reason}; still serving, a later SIGQUIT can try again", reason);
         return new HandoffOutcome(false);

@@ -29,7 +29,7 @@ public sealed class SuccessorHandoff : IAsyncDisposable
 
     /// <param name="identity">The configured service identity: the predecessor may run as it, and needs access to the socket.</param>
     /// <param name="waiting">Called once upgrade_sock accepts connections.</param>
-    public static async Task<SuccessorHandoff> WaitForPredecessorAsync(ServerConf server, PhaseLog phases, SignalListener signals,
+    public static async Task<SuccessorHandoff> WaitForPredecessorAsync(ServerConf server, LifecycleState phases, ISignalSource signals,
         ServiceIdentity? identity, Action waiting)
     {
         var timeout = TimeSpan.FromSeconds(server.UpgradeWaitTimeoutSeconds);
@@ -50,7 +50,7 @@ public sealed class SuccessorHandoff : IAsyncDisposable
         }
     }
 
-    private static async Task<SuccessorHandoff> ReceiveAsync(ServerConf server, PhaseLog phases, ServiceIdentity? identity,
+    private static async Task<SuccessorHandoff> ReceiveAsync(ServerConf server, LifecycleState phases, ServiceIdentity? identity,
         Action waiting, TimeSpan timeout, CancellationTokenSource deadline, CancellationTokenSource stopped)
     {
         Socket connection;
@@ -95,7 +95,7 @@ public sealed class SuccessorHandoff : IAsyncDisposable
         }
     }
 
-    private static async Task<Socket> AcceptTrustedAsync(Socket listener, PhaseLog phases, ServiceIdentity? identity, CancellationToken cancel)
+    private static async Task<Socket> AcceptTrustedAsync(Socket listener, LifecycleState phases, ServiceIdentity? identity, CancellationToken cancel)
     {
         var ownUid = PeerCredentials.CurrentUid;
         while (true)
@@ -108,7 +108,7 @@ public sealed class SuccessorHandoff : IAsyncDisposable
         }
     }
 
-    private static async Task StopOnSignalAsync(SignalListener signals, CancellationTokenSource stop, CancellationToken done, PhaseLog phases)
+    private static async Task StopOnSignalAsync(ISignalSource signals, CancellationTokenSource stop, CancellationToken done, LifecycleState phases)
     {
         try
         {

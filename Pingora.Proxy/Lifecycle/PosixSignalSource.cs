@@ -3,29 +3,16 @@ using System.Threading.Channels;
 
 namespace Pingora.Proxy.Lifecycle;
 
-/// <summary>The signals the daemon acts on, in Pingora's meaning.</summary>
-public enum Signal
-{
-    /// <summary>SIGTERM: stop accepting, drain, exit.</summary>
-    Terminate,
-    /// <summary>SIGINT: exit at once.</summary>
-    Interrupt,
-    /// <summary>SIGQUIT: hand the listeners to a successor, then drain.</summary>
-    Upgrade,
-    /// <summary>SIGHUP: re-read routes and clusters.</summary>
-    Reload,
-}
-
 /// <summary>
 /// Turns POSIX signals into a queue the lifecycle reads in order. Cancelling each signal's default action is what
 /// keeps the runtime from exiting on it; the generic host's own handlers are replaced (OwnedHostLifetime).
 /// </summary>
-public sealed class SignalListener : IDisposable
+public sealed class PosixSignalSource : ISignalSource, IDisposable
 {
     private readonly Channel<Signal> _signals = Channel.CreateUnbounded<Signal>();
     private readonly List<PosixSignalRegistration> _registrations = [];
 
-    public SignalListener()
+    public PosixSignalSource()
     {
         Register(PosixSignal.SIGTERM, Signal.Terminate);
         Register(PosixSignal.SIGINT, Signal.Interrupt);
