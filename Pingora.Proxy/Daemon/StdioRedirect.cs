@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Mono.Unix.Native;
 using Pingora.Proxy.Native;
 
@@ -25,7 +24,7 @@ internal static class StdioRedirect
             foreach (var copy in copies)
             {
                 if (Libc.dup3(fd, copy, Libc.O_CLOEXEC) < 0)
-                    throw new IOException($"dup3 {path} onto fd {copy}: {Libc.LastError()}");
+                    throw new IOException($"dup3 {path} onto fd {copy}: {Stdlib.GetLastError()}");
             }
         }
         finally
@@ -52,5 +51,5 @@ internal static class StdioRedirect
         return copies;
     }
 
-    private static int AccessMode(int fd) => Libc.fcntl(fd, Libc.F_GETFL, 0) & Libc.O_ACCMODE;
+    private static int AccessMode(int fd) => Syscall.fcntl(fd, FcntlCommand.F_GETFL) & Libc.O_ACCMODE;
 }

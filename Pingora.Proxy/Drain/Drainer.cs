@@ -17,8 +17,8 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
     {
         var clock = Stopwatch.StartNew();
         tracker.StartDraining();
-        using var cut = CancellationTokenSource.CreateLinkedTokenSource(abort);
-        cut.CancelAfter(deadline);
+        using var due = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        due.CancelAfter(deadline);
 
         // Our descriptors close here. Alone, that refuses new connections at once; after a handoff the successor
         // still holds the same sockets, so the kernel keeps queueing for it.
@@ -29,19 +29,39 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
         // Kestrel's stop would close connections between requests while their clients may be sending one; let busy
         // HTTP/1.x clients close after their next response, and fresh connections send their first request.
         var settle = TimeSpan.FromTicks(Math.Min(idleTimeout.Ticks, deadline.Ticks));
-        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, cut.Token));
+        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, due.Token));
 
         phases.Enter(Phase.Drain, "{Connections} connections open, {Unsettled} of them HTTP/1.x or without a request; deadline {Deadline:0.###} s",
             tracker.Active, tracker.Unsettled, deadline.TotalSeconds);
+        var cut = await StopByDeadlineAsync(due.Token);
+        phases.Enter(Phase.Drained, "in {Elapsed} ms; {Cut} connections cut at the deadline",
+            clock.ElapsedMilliseconds, cut);
+    }
+
+    /// <summary>
+    /// Kestrel's graceful stop, aborted when <paramref name="due"/> fires (the deadline, or SIGINT). Returns how many
+    /// connections were still open then (HTTP/1.x, HTTP/2 and upgraded ones alike): counted before the abort, since
+    /// once Kestrel has aborted them none is open.
+    /// </summary>
+    private async Task<int> StopByDeadlineAsync(CancellationToken due)
+    {
+        using var abort = new CancellationTokenSource();
+        var stopping = host.StopAsync(abort.Token);
+        await Task.WhenAny(stopping, Task.Delay(Timeout.Infinite, due));
+        var cut = 0;
+        if (!stopping.IsCompleted)
+        {
+            cut = tracker.Active;
+            await abort.CancelAsync();
+        }
         try
         {
-            await host.StopAsync(cut.Token);
+            await stopping;
         }
         catch (OperationCanceledException)
         {
-            // Kestrel has aborted what was left; reported below.
+            // Kestrel has aborted what was left; counted above.
         }
-        phases.Enter(Phase.Drained, "in {Elapsed} ms; {Left} connections cut at the deadline",
-            clock.ElapsedMilliseconds, tracker.Active);
+        return cut;
     }
 }
