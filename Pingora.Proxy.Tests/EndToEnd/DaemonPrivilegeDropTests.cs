@@ -32,7 +32,7 @@ public sealed class DaemonPrivilegeDropTests : PingoraTestBase
         Assert.That(_service.Groups, Is.Not.SupersetOf(LauncherExtraGroups),
             $"{ServiceUser} itself belongs to the groups the launcher gets: choose other groups or this test cannot fail");
         // The dropped daemon replaces and removes the pid file, and the unprivileged successor binds upgrade_sock, here.
-        File.SetUnixFileMode(TempDir, (UnixFileMode)0x1FF); // 0777
+        File.SetUnixFileMode(TempDir, (UnixFileMode)0x3FF); // 1777, as /tmp: without the sticky bit pingora refuses it
     }
 
     [Test]

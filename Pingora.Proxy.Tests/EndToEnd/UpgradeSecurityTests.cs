@@ -21,7 +21,7 @@ public sealed class UpgradeSecurityTests : PingoraTestBase
         var proxy = await StartProxyAsync();
         var predecessor = proxy.Pingora;
         // nobody must be able to create upgrade_sock (and unpack the single-file binary) in the test directory.
-        File.SetUnixFileMode(TempDir, (UnixFileMode)0x1FF);
+        File.SetUnixFileMode(TempDir, (UnixFileMode)0x3FF); // 1777, as /tmp: without the sticky bit pingora refuses it
         var load = StartMixedLoad(proxy.Listener);
         await WaitForLoadAsync(load, s => s.AnsweredBy(predecessor.Pid) >= 50, "answers from the running instance", predecessor);
 

@@ -14,6 +14,7 @@ public static class Signals
     public const int SIGKILL = 9;
     public const int SIGUSR1 = 10;
     public const int SIGTERM = 15;
+    public const int SIGCONT = 18;
     public const int SIGSTOP = 19;
 
     public static string Name(int sig) => sig switch
@@ -24,6 +25,7 @@ public static class Signals
         SIGKILL => "SIGKILL",
         SIGUSR1 => "SIGUSR1",
         SIGTERM => "SIGTERM",
+        SIGCONT => "SIGCONT",
         SIGSTOP => "SIGSTOP",
         _ => $"signal {sig}",
     };

@@ -1,5 +1,6 @@
 using Mono.Unix.Native;
 using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Files;
 using Pingora.Proxy.Native;
 
 namespace Pingora.Proxy.Daemon;
@@ -80,6 +81,14 @@ public sealed class DaemonChild
     }
 
     /// <summary>Also closes the launcher's pipe in this process, which is how the launcher knows it has relayed all.</summary>
-    private static void RedirectStderr(ServerConf server) =>
-        StdioRedirect.To(server.ErrorLog ?? "/dev/null", 2, OpenFlags.O_WRONLY | OpenFlags.O_APPEND | OpenFlags.O_CREAT);
+    private static void RedirectStderr(ServerConf server)
+    {
+        if (server.ErrorLog is null)
+        {
+            StdioRedirect.To("/dev/null", 2, OpenFlags.O_WRONLY);
+            return;
+        }
+        using var log = SafeFile.OpenAppend(server.ErrorLog, "error_log");
+        StdioRedirect.To(log, 2, server.ErrorLog);
+    }
 }

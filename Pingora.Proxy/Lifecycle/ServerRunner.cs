@@ -74,7 +74,7 @@ public sealed class ServerRunner : IAsyncDisposable
             if (Server.SessionAffinityKeysDir is { } keys)
             {
                 Directory.CreateDirectory(keys);
-                _identity?.Own(keys);
+                _identity?.Own(keys, "session_affinity_keys_dir");
             }
             if (_identity is not null)
             {

@@ -25,13 +25,12 @@ public static class PredecessorHandoff
         var clock = Stopwatch.StartNew();
         try
         {
-            using var connection = await ConnectAsync(server, cancel);
+            var (connection, peer, refused) = await ConnectAsync(server, phases, cancel);
             if (connection is null)
-                return Failed(phases, $"no successor listening on {server.UpgradeSock} within {server.UpgradeConnectTimeoutSeconds:0.###} s (start it with pingora -u)");
-
-            var peer = PeerCredentials.Of(connection);
-            if (!peer.IsTrustedBy(PeerCredentials.CurrentUid))
-                return Failed(phases, $"refused to hand over listeners to {peer}: only this user or root may take them");
+                return Failed(phases, refused is null
+                    ? $"no successor listening on {server.UpgradeSock} within {server.UpgradeConnectTimeoutSeconds:0.###} s (start it with pingora -u)"
+                    : $"refused to hand over listeners to {refused}: only this user or root may take them; no other successor on {server.UpgradeSock} within {server.UpgradeConnectTimeoutSeconds:0.###} s");
+            using var _ = connection;
             phases.Enter(Phase.HandoffConnected, "to pid {Pid} on {Path} after {Elapsed} ms", peer.Pid, server.UpgradeSock, clock.ElapsedMilliseconds);
 
             using var channel = new UpgradeChannel(connection);
@@ -67,27 +66,38 @@ public static class PredecessorHandoff
     }
 
     /// <summary>
-    /// Retries until the successor listens: SIGQUIT may come before `pingora -u` is started (systemd's ExecReload
-    /// sends it first) or after. A stale socket file refuses connections until the successor replaces it.
+    /// Retries until a trusted successor listens: SIGQUIT may come before `pingora -u` is started (systemd's ExecReload
+    /// sends it first) or after. A stale socket file refuses connections until the successor replaces it, and a
+    /// socket bound there by another user (squatting) is refused and retried too, because the real successor
+    /// replaces it when it starts. Returns the last refused peer when the time ran out after a refusal.
     /// </summary>
-    private static async Task<Socket?> ConnectAsync(ServerConf server, CancellationToken cancel)
+    private static async Task<(Socket? Connection, PeerCredentials Peer, PeerCredentials? Refused)> ConnectAsync(
+        ServerConf server, LifecycleState phases, CancellationToken cancel)
     {
         var endpoint = new UnixDomainSocketEndPoint(server.UpgradeSock);
         var deadline = Stopwatch.StartNew();
         var timeout = TimeSpan.FromSeconds(server.UpgradeConnectTimeoutSeconds);
+        PeerCredentials? refused = null;
         while (true)
         {
             var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
                 await socket.ConnectAsync(endpoint, cancel);
-                return socket;
+                var peer = PeerCredentials.Of(socket);
+                if (peer.IsTrustedBy(PeerCredentials.CurrentUid)) return (socket, peer, refused);
+                // Logged once per squatter, not once per 10 ms retry.
+                if (refused?.Pid != peer.Pid)
+                    phases.Log.Warning("refused {Peer} on {Path}: only this user or root may take the listeners; retrying until a trusted successor listens",
+                        peer, server.UpgradeSock);
+                refused = peer;
+                socket.Dispose();
             }
             catch (SocketException)
             {
                 socket.Dispose();
             }
-            if (deadline.Elapsed >= timeout) return null;
+            if (deadline.Elapsed >= timeout) return (null, default, refused);
             await Task.Delay(RetryInterval, cancel);
         }
     }
