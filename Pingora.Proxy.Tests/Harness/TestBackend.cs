@@ -26,6 +26,7 @@ namespace Pingora.Proxy.Tests.Harness;
 /// <item><c>/sse</c>: server-sent events, one every 100 ms, until the client or the proxy ends it.</item>
 /// <item><c>/ws</c>: a WebSocket that echoes every message and answers a close frame with the same status; the
 /// status it was closed with is reported by <see cref="NextWebSocketCloseAsync"/>.</item>
+/// <item><c>/upload</c>: reads the whole request body and answers with its length in bytes.</item>
 /// </list>
 /// </summary>
 public sealed class TestBackend : IAsyncDisposable
@@ -142,6 +143,8 @@ public sealed class TestBackend : IAsyncDisposable
                 await ServerSentEventsAsync(context);
             else if (path == "/ws" && context.WebSockets.IsWebSocketRequest)
                 await WebSocketEchoAsync(context);
+            else if (path == "/upload")
+                await UploadAsync(context);
             else
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
         }
@@ -244,6 +247,16 @@ public sealed class TestBackend : IAsyncDisposable
         {
             throw new HarnessTimeoutException($"timed out after {timeout.TotalSeconds:F1}s waiting for a WebSocket to end at {this}");
         }
+    }
+
+    private static async Task UploadAsync(HttpContext context)
+    {
+        var buffer = new byte[64 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0) total += read;
+        context.Response.ContentType = "text/plain";
+        await context.Response.WriteAsync(total.ToString(CultureInfo.InvariantCulture), context.RequestAborted);
     }
 
     private static async Task BytesAsync(HttpContext context)

@@ -74,7 +74,7 @@ public sealed class ProxyHost : IAsyncDisposable
         });
 
         builder.Services.AddRouting();
-        builder.Services.AddReverseProxy().LoadFromMemory(config.Routes, config.Clusters);
+        builder.Services.AddReverseProxy().LoadFromMemory(ConfigFingerprint.Stamp(config.Routes), ConfigFingerprint.Stamp(config.Clusters));
 
         var app = builder.Build();
         app.UseRequestTracking(tracker);
@@ -138,9 +138,10 @@ public sealed class ProxyHost : IAsyncDisposable
     /// </summary>
     public Task StopAsync(CancellationToken deadline) => _app.StopAsync(deadline);
 
-    /// <summary>Swaps routes and clusters atomically; requests in flight finish on the snapshot they started on.</summary>
+    /// <summary>Swaps routes and clusters atomically; requests in flight finish on the snapshot they started on. Every
+    /// changed key applies, including those YARP's change detection misses (see <see cref="ConfigFingerprint"/>).</summary>
     public void ApplyRoutes(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters) =>
-        _routes.Update(routes, clusters);
+        _routes.Update(ConfigFingerprint.Stamp(routes), ConfigFingerprint.Stamp(clusters));
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 }
