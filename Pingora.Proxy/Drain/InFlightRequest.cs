@@ -99,7 +99,7 @@ public sealed class InFlightRequest : IHttpRequestLifetimeFeature, IDisposable
     /// <summary>A peer that does not answer a close frame: the connection still ends with FIN, without the handshake.</summary>
     private async Task StopIfStillOpenAsync()
     {
-        await Task.Delay(ClosableWebSocketStream.ClientCloseWait * 2);
+        await Task.Delay(ClosableWebSocketStream.ClientCloseWait * 1.5);
         if (!_ended) Stop();
     }
 

@@ -19,11 +19,13 @@ public sealed class WakeablePipeReader(PipeReader inner) : PipeReader
     private ReadOnlySequence<byte> _lastRead;
     private bool _handedWakeFrame;
     private int _wakeRequested;
+    private int _cancelPending; // ours, not yet seen by a read: that read's cancel is not passed on
 
     /// <summary>Asks for the frame; harmless at any time, and idempotent until it has been read.</summary>
     public void Wake()
     {
         if (_frames.NotHttp2 || Interlocked.Exchange(ref _wakeRequested, 1) != 0) return;
+        Volatile.Write(ref _cancelPending, 1);
         inner.CancelPendingRead();
     }
 
@@ -35,8 +37,9 @@ public sealed class WakeablePipeReader(PipeReader inner) : PipeReader
         {
             if (TakeWake()) return new ReadResult(WakeFrame, isCanceled: false, isCompleted: false);
             var result = await inner.ReadAsync(cancellationToken);
-            // A cancel of ours ends the read with nothing; one of Kestrel's own (it stops reading) is passed on.
-            if (result.IsCanceled && Volatile.Read(ref _wakeRequested) != 0 && !result.IsCompleted)
+            // A cancel of ours ends the read with nothing; one of Kestrel's own (it stops reading) is passed on. Should
+            // both come at once, Kestrel's copy loop stops at the next wake instead: its own reader is done by then.
+            if (result.IsCanceled && !result.IsCompleted && Interlocked.Exchange(ref _cancelPending, 0) == 1)
             {
                 if (!_frames.CanInsertFrame) Volatile.Write(ref _wakeRequested, 0); // mid-frame: the next wake tries again
                 inner.AdvanceTo(result.Buffer.Start);

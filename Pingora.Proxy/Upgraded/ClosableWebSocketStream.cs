@@ -11,7 +11,7 @@ namespace Pingora.Proxy.Upgraded;
 public sealed class ClosableWebSocketStream(Stream client) : Stream
 {
     /// <summary>How long, after the upstream got its close frame, the client has to answer ours.</summary>
-    public static readonly TimeSpan ClientCloseWait = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan ClientCloseWait = TimeSpan.FromSeconds(1);
 
     private readonly WebSocketFrameFollower _toClient = new();
     private readonly WebSocketFrameFollower _fromClient = new();
