@@ -57,7 +57,6 @@ internal static class BindableTypes
         DictionaryOf<DestinationConfig>();
         // Shared.
         ListOf<string>();
-        ArrayOf<string>();
         DictionaryOf<string>(); // Metadata
     }
 
