@@ -24,6 +24,9 @@ public sealed class ConnectionTracker
 
     public void StartDraining() => _draining = true;
 
+    /// <summary>An upgrade reverted: this process keeps its clients again.</summary>
+    public void StopDraining() => _draining = false;
+
     public TrackedConnection Open()
     {
         // Atomic like the decrement in Closed, which runs outside the lock: a plain ++ here could lose it.
