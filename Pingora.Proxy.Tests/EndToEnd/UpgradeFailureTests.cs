@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using NUnit.Framework;
 using Pingora.Proxy.Tests.Harness;
 
@@ -24,7 +23,7 @@ public sealed class UpgradeFailureTests : PingoraTestBase
         // so the kill below lands at exactly that point rather than somewhere racy.
         var doomed = await StartUpgradeAsync(predecessor, proxy.Config, UpgradeOrder.SuccessorFirst,
             new Dictionary<string, string> { ["PINGORA_TEST_STOP_AT"] = "upgrade-received" });
-        await WaitUntilStoppedAsync(doomed, predecessor);
+        await WaitUntilStoppedAsync(doomed, "upgrade-received (PINGORA_TEST_STOP_AT)", predecessor);
         doomed.Signal(Signals.SIGKILL);
         Assert.That(await doomed.WaitForExitAsync(Timeouts.Phase), Is.EqualTo(128 + Signals.SIGKILL));
 
@@ -53,22 +52,6 @@ public sealed class UpgradeFailureTests : PingoraTestBase
         AssertNoFailures(result, predecessor, doomed, successor);
         Assert.That(result.AnsweredBy(doomed.Pid), Is.Zero, "the stopped successor never accepted: " + result.Summary());
         AssertPidFileNames(proxy.Config, successor, "after the retried upgrade");
-    }
-
-    /// <summary>Bounded poll of /proc/PID/stat: a stop is not announced on any channel a test can await.</summary>
-    private static async Task WaitUntilStoppedAsync(PingoraProcess process, PingoraProcess predecessor)
-    {
-        var clock = Stopwatch.StartNew();
-        while (Signals.ProcessState(process.Pid) != 'T')
-        {
-            if (process.HasExited || clock.Elapsed > Timeouts.Startup)
-            {
-                Assert.Fail($"{process.Name} did not stop itself at upgrade-received (PINGORA_TEST_STOP_AT) within " +
-                            $"{Timeouts.Startup.TotalSeconds}s; state {Signals.ProcessState(process.Pid)?.ToString() ?? "gone"}\n" +
-                            Diagnostics(process, predecessor));
-            }
-            await Task.Delay(TimeSpan.FromMilliseconds(10));
-        }
     }
 
     [Test]

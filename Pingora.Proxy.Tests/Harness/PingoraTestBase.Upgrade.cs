@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using NUnit.Framework;
 
 namespace Pingora.Proxy.Tests.Harness;
@@ -59,6 +60,22 @@ public abstract partial class PingoraTestBase
         var successor = await StartUpgradeAsync(predecessor, config, order);
         await AwaitHandoffAsync(predecessor, successor, config, from);
         return successor;
+    }
+
+    /// <summary>Awaits a process's stop (SIGSTOP, or PINGORA_TEST_STOP_AT at <paramref name="where"/>) by a bounded
+    /// poll of /proc/PID/stat: a stop is not announced on any channel a test can await.</summary>
+    protected static async Task WaitUntilStoppedAsync(PingoraProcess process, string where, params PingoraProcess[] others)
+    {
+        var clock = Stopwatch.StartNew();
+        while (Signals.ProcessState(process.Pid) != 'T')
+        {
+            if (process.HasExited || clock.Elapsed > Timeouts.Startup)
+            {
+                Assert.Fail($"{process.Name} did not stop at {where} within {Timeouts.Startup.TotalSeconds}s; " +
+                            $"state {Signals.ProcessState(process.Pid)?.ToString() ?? "gone"}\n" + Diagnostics([process, .. others]));
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(10));
+        }
     }
 
     /// <summary>Awaits the predecessor's end after a handoff: it stops accepting after close_timeout_seconds, drains
