@@ -2,7 +2,7 @@ using Pingora.Proxy.Native;
 using Pingora.Proxy.Hosting;
 
 // First, before the runtime registers any handler: signals inherited as ignored would never be delivered.
-Libc.ResetInheritedSignalDispositions();
+ProcessSignals.ResetInheritedDispositions();
 // Before the first socket: the runtime reads this switch once.
 InlineSocketCompletions.EnableUnlessSet();
 return await Pingora.Proxy.Cli.Entry.RunAsync(args);

@@ -329,6 +329,19 @@ public class ConfigLoaderErrorTests
     }
 
     [Test]
+    public void ProxyProtocolThatIsNotABoolean_IsAnError()
+    {
+        const string yaml = """
+            listeners:
+              - address: 127.0.0.1:8080
+                proxy_protocol: v2
+            """;
+        var error = SingleError(yaml);
+        AssertAt(error, 3, 21, "listeners[0].proxy_protocol");
+        Assert.That(error.Message, Does.Contain("'v2'"));
+    }
+
+    [Test]
     public void PlainHttp2_IsAcceptedSilently()
     {
         var result = ConfigLoader.Parse("listeners:\n  - address: 127.0.0.1:8080\n    protocols: [http2]\n", "test.yaml");

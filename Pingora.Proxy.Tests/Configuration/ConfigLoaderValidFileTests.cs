@@ -49,6 +49,7 @@ public class ConfigLoaderValidFileTests
               certificate_path: {{_files.CertificatePath}}
               key_path: {{_files.KeyPath}}
             protocols: [Http1, http2]
+            proxy_protocol: true
         ReverseProxy:
           Routes:
             api:
@@ -172,6 +173,8 @@ public class ConfigLoaderValidFileTests
         Assert.That(listeners[1].Tls!.CertificatePath, Is.EqualTo(_files.CertificatePath));
         Assert.That(listeners[1].Tls!.KeyPath, Is.EqualTo(_files.KeyPath));
         Assert.That(listeners[1].Protocols, Is.EqualTo(new[] { "http1", "http2" }));
+        Assert.That(listeners[0].ProxyProtocol, Is.False, "off unless asked for");
+        Assert.That(listeners[1].ProxyProtocol, Is.True);
     }
 
     [Test]

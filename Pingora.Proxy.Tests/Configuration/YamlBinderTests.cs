@@ -171,11 +171,16 @@ public class YamlBinderTests
     }
 
     [Test]
-    public void BadListItem_KeepsTheOtherItemsAtTheirIndex()
+    public void BadListItems_AreEachReported_AndTheListIsNotHandedOn()
     {
-        var (value, diagnostics) = Bind("numbers: [1, x, 3]");
-        Assert.That(diagnostics.Errors.Single().ToString(), Is.EqualTo("b.yaml:1:14: numbers[1]: expected an integer, got 'x'"));
-        Assert.That(value.Numbers, Is.EqualTo(new[] { 1, 0, 3 }));
+        var (value, diagnostics) = Bind("numbers: [1, x, 3, y]");
+        Assert.That(diagnostics.Errors.Select(e => e.ToString()), Is.EqualTo(new[]
+        {
+            "b.yaml:1:14: numbers[1]: expected an integer, got 'x'",
+            "b.yaml:1:20: numbers[3]: expected an integer, got 'y'",
+        }));
+        // No consumer may meet a placeholder where the file had something else.
+        Assert.That(value.Numbers, Is.Null);
         Assert.That(diagnostics.HasErrorsWithin("Numbers"), Is.True);
         Assert.That(diagnostics.HasErrorsWithin("Num"), Is.False);
     }

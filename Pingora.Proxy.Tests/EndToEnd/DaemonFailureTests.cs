@@ -44,6 +44,27 @@ public sealed class DaemonFailureTests : PingoraTestBase
     }
 
     [Test]
+    public async Task A_daemon_killed_after_writing_its_pid_file_but_before_it_is_ready_leaves_no_pid_file()
+    {
+        var config = Config(out _);
+        config.Write();
+        // The daemon stops itself (SIGSTOP) after it has written the pid file, just before it tells the launcher.
+        var launcher = StartLauncher(config, new Dictionary<string, string> { ["PINGORA_TEST_STOP_AT"] = "daemon-notify" });
+        var daemon = AdoptDaemon(await WaitForPidFileAsync(config, null, Timeouts.Startup), config);
+
+        daemon.Kill();
+        var code = await launcher.WaitForExitAsync(Timeouts.Phase);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(code, Is.Not.Zero, launcher.LastLines());
+            Assert.That(launcher.Stderr, Does.Contain($"the daemon (pid {daemon.Pid}) exited"), launcher.LastLines());
+            Assert.That(File.Exists(config.PidFile), Is.False, "the pid file must not name the dead daemon");
+        }
+        AssertNothingRunning("after the daemon was killed");
+    }
+
+    [Test]
     public async Task A_daemon_that_cannot_listen_makes_the_launcher_exit_non_zero_with_the_reason()
     {
         var config = Config(out var listener);

@@ -32,7 +32,7 @@ public sealed class DaemonPrivilegeDropTests : PingoraTestBase
         Assert.That(_service.Groups, Is.Not.SupersetOf(LauncherExtraGroups),
             $"{ServiceUser} itself belongs to the groups the launcher gets: choose other groups or this test cannot fail");
         // The dropped daemon replaces and removes the pid file, and the unprivileged successor binds upgrade_sock, here.
-        File.SetUnixFileMode(TempDir, (UnixFileMode)0x1FF); // 0777
+        File.SetUnixFileMode(TempDir, (UnixFileMode)0x3FF); // 1777, as /tmp: without the sticky bit pingora refuses it
     }
 
     [Test]
@@ -50,6 +50,9 @@ public sealed class DaemonPrivilegeDropTests : PingoraTestBase
         Assert.That(Owner(config.PidFile), Is.EqualTo(_service.Uid), "the pid file is the service user's");
         var serving = await daemon.WaitForPhaseAsync("serving", Timeouts.Phase);
         Assert.That(serving.Text, Does.EndWith($"as {ServiceUser}"));
+        // Nothing may reach for root's home after the drop (Data Protection's default key ring is there).
+        Assert.That(daemon.Lines.Where(l => l.Text.Contains("[ERR]") || l.Text.Contains("[WRN]")).Select(l => l.Text),
+            Is.Empty, daemon.LastLines());
 
         // Still able to remove its pid file as the service user.
         daemon.Signal(Signals.SIGTERM);

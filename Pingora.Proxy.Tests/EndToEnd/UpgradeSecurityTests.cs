@@ -1,6 +1,6 @@
 using NUnit.Framework;
-using Pingora.Proxy.Native;
 using Pingora.Proxy.Tests.Harness;
+using Mono.Unix.Native;
 
 namespace Pingora.Proxy.Tests.EndToEnd;
 
@@ -17,11 +17,11 @@ public sealed class UpgradeSecurityTests : PingoraTestBase
     [Test]
     public async Task A_successor_run_by_another_user_is_refused_and_the_running_instance_keeps_serving()
     {
-        if (Libc.getuid() != 0) Assert.Ignore("needs root, to start the would-be successor as user nobody");
+        if (Syscall.getuid() != 0) Assert.Ignore("needs root, to start the would-be successor as user nobody");
         var proxy = await StartProxyAsync();
         var predecessor = proxy.Pingora;
         // nobody must be able to create upgrade_sock (and unpack the single-file binary) in the test directory.
-        File.SetUnixFileMode(TempDir, (UnixFileMode)0x1FF);
+        File.SetUnixFileMode(TempDir, (UnixFileMode)0x3FF); // 1777, as /tmp: without the sticky bit pingora refuses it
         var load = StartMixedLoad(proxy.Listener);
         await WaitForLoadAsync(load, s => s.AnsweredBy(predecessor.Pid) >= 50, "answers from the running instance", predecessor);
 

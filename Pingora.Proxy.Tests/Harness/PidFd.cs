@@ -1,4 +1,5 @@
-using System.Runtime.InteropServices;
+using Mono.Unix.Native;
+using Pingora.Proxy.Native;
 
 namespace Pingora.Proxy.Tests.Harness;
 
@@ -7,58 +8,36 @@ namespace Pingora.Proxy.Tests.Harness;
 /// event: a pidfd becomes readable when the process exits, whoever its parent is, and unlike a pid it can never come to
 /// name another process.
 /// </summary>
-public static partial class PidFd
+public static class PidFd
 {
-    private const long SYS_pidfd_open = 434; // x86-64
-    private const short POLLIN = 0x1;
-    private const int EINTR = 4;
-    private const int ESRCH = 3;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
-    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    private static partial int PidfdOpen(long number, int pid, uint flags);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static unsafe partial int Poll(PollFd* fds, nuint count, int timeoutMs);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
-
     /// <summary>Completes when <paramref name="pid"/> has exited (at once if there is no such process).</summary>
     public static Task WhenExited(int pid)
     {
-        var fd = PidfdOpen(SYS_pidfd_open, pid, 0);
+        var fd = Libc.pidfd_open(pid, 0);
         if (fd < 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
-            return errno == ESRCH ? Task.CompletedTask
-                : Task.FromException(new InvalidOperationException($"pidfd_open({pid}) failed with errno {errno}"));
+            var errno = Stdlib.GetLastError();
+            return errno == Errno.ESRCH ? Task.CompletedTask
+                : Task.FromException(new InvalidOperationException($"pidfd_open({pid}) failed: {errno}"));
         }
         // One blocked thread per watched process; it ends when the process does, and teardown kills every one.
         return Task.Factory.StartNew(() => WaitReadable(fd), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    private static unsafe void WaitReadable(int fd)
+    private static void WaitReadable(int fd)
     {
         try
         {
-            var poll = new PollFd { Fd = fd, Events = POLLIN };
-            while (Poll(&poll, 1, -1) < 0)
+            var poll = new[] { new Pollfd { fd = fd, events = PollEvents.POLLIN } };
+            while (Syscall.poll(poll, 1, -1) < 0)
             {
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno != EINTR) throw new InvalidOperationException($"poll(pidfd) failed with errno {errno}");
+                var errno = Stdlib.GetLastError();
+                if (errno != Errno.EINTR) throw new InvalidOperationException($"poll(pidfd) failed: {errno}");
             }
         }
         finally
         {
-            Close(fd);
+            Syscall.close(fd);
         }
     }
 }

@@ -111,4 +111,21 @@ public abstract partial class PingoraTestBase
         var pingora = await StartServingAsync(config);
         return new RunningProxy(config, listener, tls, backend, pingora);
     }
+
+    /// <summary>Awaits a process stopping itself at a PINGORA_TEST_STOP_AT point. A bounded poll of /proc/PID/stat: a
+    /// stop is not announced on any channel a test can await.</summary>
+    protected static async Task WaitUntilStoppedAsync(PingoraProcess process, PingoraProcess predecessor)
+    {
+        var clock = Stopwatch.StartNew();
+        while (Signals.ProcessState(process.Pid) != 'T')
+        {
+            if (process.HasExited || clock.Elapsed > Timeouts.Startup)
+            {
+                Assert.Fail($"{process.Name} did not stop itself at its PINGORA_TEST_STOP_AT point within " +
+                            $"{Timeouts.Startup.TotalSeconds}s; state {Signals.ProcessState(process.Pid)?.ToString() ?? "gone"}\n" +
+                            Diagnostics(process, predecessor));
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(10));
+        }
+    }
 }

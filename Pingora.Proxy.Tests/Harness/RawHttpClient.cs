@@ -26,8 +26,15 @@ public static class RawHttpClient
     private const int MaxHeaderBytes = 64 * 1024;
 
     /// <param name="tls">When set, TLS with the certificate pinned (HTTP/1.1 via ALPN).</param>
+    public static Task<RawHttpResponse> GetAsync(IPEndPoint endPoint, string pathAndQuery, string? hostHeader,
+        TestCertificate? tls, CancellationToken cancellationToken) =>
+        GetAsync(endPoint, pathAndQuery, hostHeader, tls, [], TimeSpan.Zero, cancellationToken);
+
+    /// <param name="preface">Raw bytes sent first, before TLS and the request (a PROXY protocol header), one TCP
+    /// write each.</param>
+    /// <param name="pause">Between two preface writes: with Nagle off, each write then leaves as a segment of its own.</param>
     public static async Task<RawHttpResponse> GetAsync(IPEndPoint endPoint, string pathAndQuery, string? hostHeader,
-        TestCertificate? tls, CancellationToken cancellationToken)
+        TestCertificate? tls, IReadOnlyList<byte[]> preface, TimeSpan pause, CancellationToken cancellationToken)
     {
         using var tcp = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true };
         await tcp.ConnectAsync(endPoint, cancellationToken);
@@ -35,6 +42,14 @@ public static class RawHttpClient
         SslStream? ssl = null;
         try
         {
+            for (var i = 0; i < preface.Count; i++)
+            {
+                // A pause, not an event: what is tested is the daemon's side of a segment boundary, which the client
+                // cannot observe.
+                if (i > 0) await Task.Delay(pause, cancellationToken);
+                await stream.WriteAsync(preface[i], cancellationToken);
+                await stream.FlushAsync(cancellationToken);
+            }
             if (tls is not null)
             {
                 ssl = new SslStream(stream, leaveInnerStreamOpen: false);

@@ -122,6 +122,7 @@ public sealed class TestConfig
             }
             if (l.Protocols is not null)
                 y.Append("    protocols: [").Append(string.Join(", ", l.Protocols)).Append("]\n");
+            if (l.ProxyProtocol) y.Append("    proxy_protocol: true\n");
         }
 
         y.Append("ReverseProxy:\n");
@@ -232,6 +233,8 @@ public sealed class ListenerSpec(int port, TestCertificate? tls, IReadOnlyList<s
     public IReadOnlyList<string>? Protocols { get; } = protocols;
     /// <summary>Raw YAML for the address value instead of the quoted 127.0.0.1:PORT (negative tests).</summary>
     public string? RawAddress { get; set; }
+    /// <summary>Renders <c>proxy_protocol: true</c>: every connection must start with a PROXY header.</summary>
+    public bool ProxyProtocol { get; set; }
 
     public string Address => $"127.0.0.1:{Port}";
     public Uri BaseUri => new($"{(Tls is null ? "http" : "https")}://127.0.0.1:{Port}");

@@ -71,17 +71,17 @@ public sealed class ListenerRegistryTests
         var dropped = FreeLoopback();
         var fresh = FreeLoopback();
         var donor = Acquire([kept, dropped]);
-        var inherited = donor.Listeners.ToDictionary(l => l.Address, l => Libc.DupCloseOnExec(l.Fd));
+        var inherited = donor.Listeners.ToDictionary(l => l.Address, l => Fds.DupCloseOnExec(l.Fd));
         var droppedFd = inherited[dropped];
 
         var registry = Acquire([kept, fresh], inherited);
         Assert.That(registry.Listeners.Select(l => (l.Address, l.Origin)),
             Is.EqualTo(new[] { (kept, ListenerOrigin.Adopted), (fresh, ListenerOrigin.Bound) }));
         Assert.That(registry.Listeners[0].Fd, Is.EqualTo(inherited[kept]));
-        Assert.That(Libc.fcntl(droppedFd, Libc.F_GETFD, 0), Is.Not.EqualTo(-1), "unused inherited fd stays open until the upgrade commits");
+        Assert.That(Fds.IsOpen(droppedFd), Is.True, "unused inherited fd stays open until the upgrade commits");
 
         Assert.That(registry.ReleaseUnused(), Is.EqualTo(1));
-        Assert.That(Libc.fcntl(droppedFd, Libc.F_GETFD, 0), Is.EqualTo(-1), "released");
+        Assert.That(Fds.IsOpen(droppedFd), Is.False, "released");
 
         // The adopted fd is the same listening socket: a connection to the donor's port is accepted through it.
         using var client = new TcpClient();
@@ -95,7 +95,7 @@ public sealed class ListenerRegistryTests
     {
         var address = FreeLoopback();
         var first = Acquire([address]);
-        var second = Acquire([address], new Dictionary<ListenAddress, int> { [address] = Libc.DupCloseOnExec(first.Listeners[0].Fd) });
+        var second = Acquire([address], new Dictionary<ListenAddress, int> { [address] = Fds.DupCloseOnExec(first.Listeners[0].Fd) });
 
         await first.CloseAllAsync();
         using (var client = new TcpClient())

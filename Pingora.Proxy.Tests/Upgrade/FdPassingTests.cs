@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using NUnit.Framework;
 using Pingora.Proxy.Upgrade;
 using Pingora.Proxy.Native;
+using Mono.Unix.Native;
 
 namespace Pingora.Proxy.Tests.Upgrade;
 
@@ -37,7 +38,7 @@ public class FdPassingTests
         }
         finally
         {
-            Libc.CloseAll(received);
+            Fds.CloseAll(received);
             foreach (var listener in listeners) listener.Dispose();
         }
     }
@@ -73,7 +74,7 @@ public class FdPassingTests
         }
         finally
         {
-            Libc.CloseAll(receivedFds.Select(r => r.Fd).ToArray());
+            Fds.CloseAll(receivedFds.Select(r => r.Fd).ToArray());
         }
     }
 
@@ -148,7 +149,7 @@ public class FdPassingTests
         pair.Successor.Dispose();
 
         var e = Assert.Throws<NativeCallException>(() => FdPassing.Send(pair.Predecessor, "x"u8, []));
-        Assert.That(e!.Errno, Is.EqualTo(32));
+        Assert.That(e!.Errno, Is.EqualTo(Errno.EPIPE));
         Assert.That(e.Message, Is.EqualTo("sendmsg failed: Broken pipe (errno 32)"));
     }
 

@@ -1,7 +1,7 @@
 using System.Net;
 using NUnit.Framework;
 using Pingora.Proxy.Upgrade;
-using Pingora.Proxy.Native;
+using Mono.Unix.Native;
 
 namespace Pingora.Proxy.Tests.Upgrade;
 
@@ -15,9 +15,9 @@ public class PeerCredentialsTests
 
         var peer = PeerCredentials.Of(pair.Successor);
 
-        Assert.That(peer, Is.EqualTo(new PeerCredentials(Environment.ProcessId, Libc.getuid(), Libc.getgid())));
+        Assert.That(peer, Is.EqualTo(new PeerCredentials(Environment.ProcessId, Syscall.getuid(), Syscall.getgid())));
         Assert.That(PeerCredentials.Of(pair.Predecessor), Is.EqualTo(peer));
-        Assert.That(PeerCredentials.CurrentUid, Is.EqualTo(Libc.getuid()));
+        Assert.That(PeerCredentials.CurrentUid, Is.EqualTo(Syscall.getuid()));
         Assert.That(peer.IsTrustedBy(PeerCredentials.CurrentUid), Is.True);
     }
 

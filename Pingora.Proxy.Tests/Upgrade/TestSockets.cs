@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using NUnit.Framework;
 using Pingora.Proxy.Upgrade;
 using Pingora.Proxy.Native;
+using Mono.Unix.Native;
 
 namespace Pingora.Proxy.Tests.Upgrade;
 
@@ -33,7 +34,7 @@ internal sealed class UnixPair : IDisposable
     public static async Task<UnixPair> ConnectThroughPathAsync()
     {
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"pgup-test-{Guid.NewGuid():N}.sock");
-        // Disposing the listener deletes the path (PLATFORM.md Sockets 8); it is unique to this test.
+        // Disposing the listener deletes the path (docs/platform.md, socket 8); it is unique to this test.
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(path));
         listener.Listen(1);
@@ -44,14 +45,13 @@ internal sealed class UnixPair : IDisposable
         return new UnixPair(predecessor, successor);
     }
 
-    public static unsafe UnixPair FromSocketPair()
+    public static UnixPair FromSocketPair()
     {
-        var sv = stackalloc int[2];
-        if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, sv) != 0)
-            throw Libc.Error("socketpair", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        if (Syscall.socketpair(UnixAddressFamily.AF_UNIX, UnixSocketType.SOCK_STREAM, UnixSocketFlags.SOCK_CLOEXEC, 0, out var first, out var second) != 0)
+            throw new NativeCallException("socketpair", Stdlib.GetLastError());
         return new UnixPair(
-            new Socket(new SafeSocketHandle(sv[0], ownsHandle: true)),
-            new Socket(new SafeSocketHandle(sv[1], ownsHandle: true)));
+            new Socket(new SafeSocketHandle(first, ownsHandle: true)),
+            new Socket(new SafeSocketHandle(second, ownsHandle: true)));
     }
 
     public void Dispose()
@@ -104,17 +104,11 @@ internal static class TestSockets
 
     public static bool HasCloexec(int fd)
     {
-        var flags = Libc.fcntl(fd, Libc.F_GETFD, 0);
-        Assert.That(flags, Is.GreaterThanOrEqualTo(0), $"fcntl(F_GETFD) on fd {fd}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
-        return (flags & Libc.FD_CLOEXEC) != 0;
+        Assert.That(Fds.IsOpen(fd), Is.True, $"fcntl(F_GETFD) on fd {fd}: {Stdlib.GetLastError()}");
+        return Fds.IsCloseOnExec(fd);
     }
 
-    public static int Dup(int fd)
-    {
-        var copy = Libc.fcntl(fd, Libc.F_DUPFD_CLOEXEC, 3);
-        if (copy < 0) throw Libc.Error("fcntl(F_DUPFD_CLOEXEC)", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
-        return copy;
-    }
+    public static int Dup(int fd) => Fds.DupCloseOnExec(fd);
 
     /// <summary>
     /// Proves <paramref name="receivedFd"/> is the listening socket the original <paramref name="endPoint"/> belongs
@@ -122,7 +116,7 @@ internal static class TestSockets
     /// </summary>
     public static async Task AssertAcceptsConnectionsToAsync(int receivedFd, IPEndPoint endPoint)
     {
-        // Non-owning: disposing it must neither close nor shut down the fd (PLATFORM.md Sockets 3).
+        // Non-owning: disposing it must neither close nor shut down the fd (docs/platform.md, socket 3).
         using var wrapper = new Socket(new SafeSocketHandle(receivedFd, ownsHandle: false));
         Assert.That(wrapper.LocalEndPoint, Is.EqualTo(endPoint), "the received fd listens on the original address");
 

@@ -31,7 +31,7 @@ public class UpgradeChannelTests
     [TearDown]
     public void TearDown()
     {
-        Libc.CloseAll(_receivedFds.ToArray());
+        Fds.CloseAll(_receivedFds.ToArray());
         _predecessor.Dispose();
         _successor.Dispose();
         _listener.Dispose();
@@ -112,7 +112,7 @@ public class UpgradeChannelTests
         }
         finally
         {
-            Libc.CloseAll(copies);
+            Fds.CloseAll(copies);
         }
     }
 

@@ -1,83 +1,13 @@
+using System.Text;
+using System.Text.Unicode;
+using Pingora.Proxy.Files;
+using YamlDotNet.Core;
+
 namespace Pingora.Proxy.Configuration;
 
-// The configuration file (YAML). The README copies this block.
-//
-//   # --- Pingora's server keys (snake_case, same names and defaults as Pingora's ServerConf) ---
-//   version: 1                               # optional; if present it must be 1
-//   daemon: false                            # run in the background (-d does the same)
-//   error_log: /var/log/pingora/error.log    # default: standard error
-//   pid_file: /tmp/pingora.pid
-//   upgrade_sock: /tmp/pingora_upgrade.sock  # where old and new process meet for a zero-downtime upgrade
-//   user: www-data                           # optional: drop privileges to this user/group after binding
-//   group: www-data
-//   working_directory: /
-//   threads: 1                               # at least 1
-//   grace_period_seconds: 300                # after an upgrade, how long the old process finishes requests (may be 0)
-//   graceful_shutdown_timeout_seconds: 5     # on SIGTERM, how long in-flight requests may take (may be 0)
-//   daemon_wait_for_ready: false
-//   daemon_ready_timeout_seconds: 600
-//   daemon_notify_timeout_seconds: 60
-//   # --- ours ---
-//   log_level: information                   # verbose, debug, information, warning, error or fatal
-//   status_path: /_pingora/status            # optional; answered by the daemon itself; must start with '/'
-//   close_timeout_seconds: 5
-//   upgrade_connect_timeout_seconds: 5
-//   upgrade_wait_timeout_seconds: 30
-//   upgrade_ack_timeout_seconds: 30
-//   drain_idle_timeout_seconds: 2
-//   # Every other *_seconds key must be > 0; durations are seconds and may be fractional.
-//
-//   listeners:                               # required: at least one, no address twice
-//     - address: 0.0.0.0:8080                # IPv4:port, or "[IPv6]:port" (quote it: '[' starts a YAML list)
-//     - address: "[::]:8443"
-//       tls:                                 # PEM files, checked by loading them
-//         certificate_path: /etc/pingora/cert.pem
-//         key_path: /etc/pingora/key.pem
-//       protocols: [http1, http2]            # default: http1 without TLS, http1 + http2 with TLS; http2 without
-//                                            # TLS is h2c
-//
-//   ReverseProxy:                            # optional: YARP's appsettings.json section, in YAML syntax
-//     Routes:
-//       api:                                 # the route id is the key
-//         ClusterId: backend                 # required, and must name a cluster below
-//         Order: 1
-//         Match:
-//           Path: /api/{**rest}
-//           Hosts: [example.com]
-//           Methods: [GET, POST]
-//           Headers:
-//             - { Name: X-Tenant, Values: [a, b], Mode: ExactHeader }
-//           QueryParameters:
-//             - { Name: v, Values: ["2"], Mode: Exact }
-//         Transforms:
-//           - PathRemovePrefix: /api
-//           - { RequestHeader: X-Forwarded-Prefix, Set: /api }
-//         Metadata: { team: payments }
-//     Clusters:
-//       backend:                             # the cluster id is the key
-//         LoadBalancingPolicy: RoundRobin
-//         SessionAffinity: { Enabled: true, Policy: Cookie, AffinityKeyName: .affinity }
-//         HealthCheck:
-//           Active: { Enabled: true, Interval: "00:00:10", Timeout: "00:00:05", Policy: ConsecutiveFailures, Path: /health }
-//           Passive: { Enabled: true, Policy: TransportFailureRate, ReactivationPeriod: "00:01:00" }
-//         HttpClient: { SslProtocols: [Tls12, Tls13], MaxConnectionsPerServer: 100 }
-//         HttpRequest: { Version: "2.0", VersionPolicy: RequestVersionOrLower, ActivityTimeout: "00:01:40" }
-//         Destinations:
-//           d1: { Address: "http://10.0.0.1:5000/" }
-//           d2: { Address: "http://10.0.0.2:5000/", Health: "http://10.0.0.2:5001/" }
-//
-// Keys match case-insensitively with underscores ignored (grace_period_seconds = GracePeriodSeconds), so a YARP
-// section keeps its PascalCase. Durations in the YARP section are TimeSpan text as in appsettings.json
-// ("hh:mm:ss" or "d.hh:mm:ss"). An unknown key is a warning. Refused, although YARP would take them:
-//   - a route without ClusterId, or naming a cluster that does not exist (YARP would answer 503);
-//   - route and cluster ids that differ only in case (YARP compares them case-insensitively);
-//   - a destination Address or Health that is not an absolute http(s) URI (YARP fails only when forwarding);
-//   - SessionAffinity Policy HashCookie, or no Policy with Enabled: true (YARP's default is HashCookie), because
-//     this build lacks System.IO.Hashing;
-//   - the route keys AuthorizationPolicy, CorsPolicy, RateLimiterPolicy, OutputCachePolicy, TimeoutPolicy and
-//     Timeout, whose middleware this daemon does not run.
-// Pingora keys that do nothing here (ca_file, work_stealing, upstream_keepalive_pool_size, client_bind_to_ipv4/6,
-// upstream_connect_offload_*, upstream_debug_ssl_keylog, listener_tasks_per_fd, max_retries) load with a warning.
+// The keys of the file are described once, for operators, in README.md ("Configuration": the server key table,
+// listeners, routes and clusters); conf.example.yaml shows every server key. ConfigKeyDocumentationTests fails when
+// the README's table or conf.example.yaml and ServerConf disagree, and its message names the key and the file.
 
 /// <summary>
 /// Reads and checks a configuration file. A mistake in the file never throws: it becomes a
@@ -85,27 +15,52 @@ namespace Pingora.Proxy.Configuration;
 /// </summary>
 public static class ConfigLoader
 {
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Reads the file through <see cref="BoundedFile"/> (a regular file of at most a few MB) and checks it.</summary>
     public static ConfigLoadResult Load(string path)
     {
-        string text;
+        var read = BoundedFile.Read(path, BoundedFile.ConfigLimit);
+        if (!read.Ok)
+            return new ConfigLoadResult(null, [new ConfigDiagnostic(path, 0, 0, "-", $"cannot read the configuration file: {path}: {read.Error}")], []);
+        var bytes = read.Bytes.AsSpan();
+        if (bytes.StartsWith("\uFEFF"u8)) bytes = bytes[3..];
         try
         {
-            text = File.ReadAllText(path);
+            return Parse(StrictUtf8.GetString(bytes), path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException
-                                      or NotSupportedException or System.Security.SecurityException)
+        catch (DecoderFallbackException)
         {
-            return new ConfigLoadResult(null, [new ConfigDiagnostic(path, 0, 0, "-", $"cannot read the configuration file: {e.Message}")], []);
+            return Parse(Encoding.UTF8.GetString(bytes), path, InvalidUtf8At(bytes));
         }
-        return Parse(text, path);
     }
 
     /// <summary>Checks <paramref name="yamlText"/> as the content of the file at <paramref name="path"/> (used in messages).</summary>
-    public static ConfigLoadResult Parse(string yamlText, string path)
+    public static ConfigLoadResult Parse(string yamlText, string path) => Parse(yamlText, path, null);
+
+    private static ConfigLoadResult Parse(string yamlText, string path, TextFlaw? flaw)
+    {
+        var diagnostics = new DiagnosticBag(path);
+        try
+        {
+            return Check(yamlText, path, flaw, diagnostics);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A promise, not a path anyone should take: a broken file never takes down -t or a running daemon.
+            // The hostile-file tests fail if any of them ever gets here.
+            diagnostics.Error(new SourceLocation(1, 1, "-"), $"{InternalErrorMarker} while checking the file ({e.GetType().Name}: {e.Message}); please report it");
+            return new ConfigLoadResult(null, diagnostics.Errors, diagnostics.Warnings);
+        }
+    }
+
+    /// <summary>Starts the message of a diagnostic that stands for a bug in the checks rather than in the file.</summary>
+    public const string InternalErrorMarker = "internal error";
+
+    private static ConfigLoadResult Check(string yamlText, string path, TextFlaw? flaw, DiagnosticBag diagnostics)
     {
         YarpValidation.Prepare();
-        var diagnostics = new DiagnosticBag(path);
-        var root = YamlDocumentReader.Read(yamlText, diagnostics);
+        var root = YamlDocumentReader.Read(yamlText, diagnostics, flaw);
         if (diagnostics.HasErrors) return new ConfigLoadResult(null, diagnostics.Errors, diagnostics.Warnings);
 
         var sourceMap = new SourceMap();
@@ -118,13 +73,23 @@ public static class ConfigLoader
         return new ConfigLoadResult(config, [], diagnostics.Warnings);
     }
 
+    /// <summary>Where the first byte that is not UTF-8 is, counted in the text decoded with replacement characters.</summary>
+    private static TextFlaw InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    {
+        var chars = new char[bytes.Length];
+        Utf8.ToUtf16(bytes, chars, out var validBytes, out var written, replaceInvalidSequences: false);
+        var before = chars.AsSpan(0, written).ToString();
+        return new TextFlaw(TextFlaw.MarkAt(before + " ", before.Length), $"a byte that is not UTF-8 (0x{bytes[validBytes]:X2}); the file must be UTF-8 text");
+    }
+
     /// <summary>
     /// Relative paths in the file are relative to the file's own directory, so that they mean the same for `-t` in a
     /// shell, a foreground server, a daemon after it changed to working_directory, and a reload.
     /// </summary>
     private static void ResolveRelativePaths(PingoraConfig config, string directory)
     {
-        string? Resolve(string? path) => string.IsNullOrWhiteSpace(path) ? path : Path.GetFullPath(path, directory);
+        // A NUL never gets past the YAML reader; the check keeps GetFullPath from throwing should one ever do.
+        string? Resolve(string? path) => string.IsNullOrWhiteSpace(path) || path.Contains('\0') ? path : Path.GetFullPath(path, directory);
         var server = config.Server;
         server.PidFile = Resolve(server.PidFile)!;
         server.UpgradeSock = Resolve(server.UpgradeSock)!;

@@ -9,6 +9,8 @@ public sealed class ListenerConf
     public TlsConf? Tls { get; set; }
     /// <summary>Any of <c>http1</c>, <c>http2</c>; null means the default for the listener's kind.</summary>
     public IReadOnlyList<string>? Protocols { get; set; }
+    /// <summary>Every connection starts with a PROXY protocol v1 or v2 header, whose source is the client address.</summary>
+    public bool ProxyProtocol { get; set; }
 }
 
 public sealed class TlsConf

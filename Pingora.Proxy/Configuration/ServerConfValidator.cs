@@ -1,3 +1,5 @@
+using Mono.Unix.Native;
+
 namespace Pingora.Proxy.Configuration;
 
 /// <summary>Range and form checks on the top-level server keys.</summary>
@@ -44,6 +46,11 @@ internal static class ServerConfValidator
         // sockaddr_un holds 108 bytes with the terminating NUL; a longer path fails only at upgrade time.
         Check(System.Text.Encoding.UTF8.GetByteCount(server.UpgradeSock ?? "") <= 107, nameof(ServerConf.UpgradeSock),
             "a Unix socket path must be at most 107 bytes");
+        // Checked here so that -t, the start and a reload all refuse a name the privilege drop could not switch to.
+        Check(server.User is null || Syscall.getpwnam(server.User) is not null, nameof(ServerConf.User),
+            $"no such user '{server.User}' on this system");
+        Check(server.Group is null || Syscall.getgrnam(server.Group) is not null, nameof(ServerConf.Group),
+            $"no such group '{server.Group}' on this system");
         Check(server.SessionAffinityKeysDir is null || server.SessionAffinityKeysDir.Trim().Length > 0,
             nameof(ServerConf.SessionAffinityKeysDir), "must not be empty when set");
     }

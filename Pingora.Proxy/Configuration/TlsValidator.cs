@@ -1,11 +1,10 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
+using Pingora.Proxy.Files;
 
 namespace Pingora.Proxy.Configuration;
 
 /// <summary>
-/// Checks a listener's TLS files by loading them as Kestrel will, so a bad certificate fails <c>-t</c> and a reload
-/// rather than the start of a new process in the middle of an upgrade.
+/// Checks a listener's TLS files by loading them as the host will (<see cref="PemCertificate"/>), so a bad
+/// certificate fails <c>-t</c> and a reload rather than the start of a new process in the middle of an upgrade.
 /// </summary>
 internal static class TlsValidator
 {
@@ -13,47 +12,44 @@ internal static class TlsValidator
     {
         if (diagnostics.HasErrorsWithin(tlsPath)) return;
         var certificatePath = $"{tlsPath}.{nameof(TlsConf.CertificatePath)}";
-        var certificateReadable = CheckReadable(tls.CertificatePath, certificatePath, "certificate_path", "certificate", sourceMap, diagnostics);
-        var keyReadable = CheckReadable(tls.KeyPath, $"{tlsPath}.{nameof(TlsConf.KeyPath)}", "key_path", "private key", sourceMap, diagnostics);
-        if (!certificateReadable || !keyReadable) return;
-
-        var at = sourceMap.Locate(certificatePath);
-        try
+        var keyPath = $"{tlsPath}.{nameof(TlsConf.KeyPath)}";
+        var certificateAt = sourceMap.Locate(certificatePath, "certificate_path");
+        var keyAt = sourceMap.Locate(keyPath, "key_path");
+        var missing = false;
+        if (string.IsNullOrWhiteSpace(tls.CertificatePath))
         {
-            using var certificate = X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath);
-            if (!certificate.HasPrivateKey)
-                diagnostics.Error(at, "the key in key_path does not belong to this certificate");
-            else if (certificate.NotAfter < DateTime.Now)
-                diagnostics.Warning(at, $"the certificate expired on {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm:ss}Z; clients will refuse it");
+            diagnostics.Error(certificateAt, "missing: the path of the PEM certificate file");
+            missing = true;
         }
-        catch (Exception e) when (e is CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
+        if (string.IsNullOrWhiteSpace(tls.KeyPath))
         {
-            diagnostics.Error(at, $"cannot load the PEM certificate with its key: {e.Message}");
+            diagnostics.Error(keyAt, "missing: the path of the PEM private key file");
+            missing = true;
+        }
+        if (missing) return;
+
+        var loaded = PemCertificate.Load(tls.CertificatePath, tls.KeyPath);
+        using var certificate = loaded.Certificate;
+        switch (loaded.Failed)
+        {
+            case PemFile.Certificate:
+                diagnostics.Error(certificateAt, Unreadable(tls.CertificatePath, loaded.Error!));
+                break;
+            case PemFile.Key:
+                diagnostics.Error(keyAt, Unreadable(tls.KeyPath, loaded.Error!));
+                break;
+            case PemFile.Both:
+                diagnostics.Error(certificateAt, $"cannot load the PEM certificate with its key: {loaded.Error}");
+                break;
+            default:
+                if (!certificate!.HasPrivateKey)
+                    diagnostics.Error(certificateAt, "the key in key_path does not belong to this certificate");
+                else if (certificate.NotAfter < DateTime.Now)
+                    diagnostics.Warning(certificateAt, $"the certificate expired on {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm:ss}Z; clients will refuse it");
+                break;
         }
     }
 
-    private static bool CheckReadable(string file, string canonicalPath, string keyName, string what, SourceMap sourceMap,
-        DiagnosticBag diagnostics)
-    {
-        var at = sourceMap.Locate(canonicalPath, keyName);
-        if (string.IsNullOrWhiteSpace(file))
-        {
-            diagnostics.Error(at, $"missing: the path of the PEM {what} file");
-            return false;
-        }
-        try
-        {
-            using var stream = File.OpenRead(file);
-            return true;
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            diagnostics.Error(at, $"file not found: {file}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            diagnostics.Error(at, $"cannot read {file}: {e.Message}");
-        }
-        return false;
-    }
+    private static string Unreadable(string file, string reason) =>
+        reason == BoundedFile.NotFound ? $"file not found: {file}" : $"cannot read {file}: {reason}";
 }

@@ -18,8 +18,8 @@ namespace Pingora.Proxy.Configuration;
 /// </para>
 /// <para>
 /// A value that fails to bind leaves the property at its default, and its path is marked in the bag so later checks
-/// can avoid reporting consequences of the same mistake. A bad list item stays in the list as null to keep list
-/// indices equal to those in the file.
+/// can avoid reporting consequences of the same mistake. A list with a bad item fails as a whole, so that no
+/// consumer ever meets a null item or an index that differs from the file's.
 /// </para>
 /// </summary>
 internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap, ScalarConverter scalars)
@@ -113,6 +113,11 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
     public void WarnUnknownKey(YamlNode keyNode, NodePath path, string key, IEnumerable<string> propertyNames,
         IEnumerable<string>? otherKeys = null)
     {
+        if (diagnostics.WarningsFull)
+        {
+            diagnostics.CountWarning();
+            return;
+        }
         var suggestion = KeyNames.Suggest(key, propertyNames, otherKeys);
         var hint = suggestion is null ? "" : $"; did you mean '{suggestion}'?";
         diagnostics.Warning(SourceLocation.At(keyNode.Start, path), $"unknown key '{path.Display}'{hint}");
@@ -241,15 +246,18 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
             return false;
         }
         var list = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(elementType))!;
+        var ok = true;
         for (var i = 0; i < sequence.Children.Count; i++)
         {
             var item = sequence.Children[i];
             var itemPath = path.Index(i);
             sourceMap.Record(itemPath, null, item);
-            list.Add(TryBind(item, elementType, elementNullability, itemPath, out var element)
-                ? element
-                : elementType.IsValueType ? Activator.CreateInstance(elementType) : null);
+            // Every item is bound, so each bad one is reported; but a list with a bad item is not handed on at all,
+            // rather than with a null or default where its consumers expect a value.
+            if (TryBind(item, elementType, elementNullability, itemPath, out var element)) list.Add(element);
+            else ok = false;
         }
+        if (!ok) return false;
         if (listType.IsArray)
         {
             var array = Array.CreateInstance(elementType, list.Count);

@@ -11,17 +11,33 @@ namespace Pingora.Proxy.Configuration;
 /// </summary>
 internal static partial class YamlDocumentReader
 {
-    public static YamlMappingNode? Read(string text, DiagnosticBag diagnostics)
+    /// <param name="flaw">Where the file's text has a flaw, if it has: the value holding it is refused by name, and
+    /// the file as a whole when no value holds it (a comment).</param>
+    public static YamlMappingNode? Read(string text, DiagnosticBag diagnostics, TextFlaw? flaw = null)
     {
+        flaw ??= TextFlaw.FindControlCharacter(text);
         var stream = new YamlStream();
-        var parser = new PositionTrackingParser(new Parser(new StringReader(text)));
+        var parser = new GuardedYamlParser(new Parser(new StringReader(text)), flaw);
         try
         {
             stream.Load(parser);
         }
+        catch (YamlRefusedException e)
+        {
+            diagnostics.Error(new SourceLocation((int)e.Start.Line, (int)e.Start.Column, e.KeyPath), e.Message);
+            return null;
+        }
+        catch (YamlException e) when (e.Start.Equals(Mark.Empty) && parser.LastGood.Index > 0)
+        {
+            // Some errors (raised by the representation model rather than the parser) carry no position: the
+            // problem is just after the last event read.
+            diagnostics.Error(new SourceLocation((int)parser.LastGood.Line, (int)parser.LastGood.Column, parser.CurrentKeyPath), Describe(e));
+            return null;
+        }
         catch (YamlException e)
         {
-            diagnostics.Error(new SourceLocation((int)e.Start.Line, (int)e.Start.Column, KeyPathAt(text, e.Start)), Describe(e));
+            var at = e.Message.Contains("tab character", StringComparison.Ordinal) ? TabAfter(text, e.Start) : e.Start;
+            diagnostics.Error(new SourceLocation((int)at.Line, (int)at.Column, KeyPathAt(text, at)), Describe(e));
             return null;
         }
         catch (Exception e)
@@ -34,6 +50,11 @@ internal static partial class YamlDocumentReader
             return null;
         }
 
+        if (flaw is { } unheld)
+        {
+            diagnostics.Error(new SourceLocation((int)unheld.At.Line, (int)unheld.At.Column, "-"), $"the file holds {unheld.What}");
+            return null;
+        }
         if (stream.Documents.Count == 0) return null;
         if (stream.Documents.Count > 1)
         {
@@ -81,7 +102,8 @@ internal static partial class YamlDocumentReader
             frames.Push(top.IsMapping ? top with { ExpectKey = true } : top with { Index = top.Index + 1 });
         }
 
-        var parser = new Parser(new StringReader(text));
+        // Guarded too: the text is the one that just failed, and may be the hostile kind.
+        var parser = new GuardedYamlParser(new Parser(new StringReader(text)));
         try
         {
             while (parser.MoveNext())
@@ -116,20 +138,16 @@ internal static partial class YamlDocumentReader
         return "-";
     }
 
+    /// <summary>
+    /// YamlDotNet blames a tab on the start of the scalar before it (<c>version: 1</c> for a tab on the next line);
+    /// the user needs the tab itself.
+    /// </summary>
+    private static Mark TabAfter(string text, Mark from)
+    {
+        var index = text.IndexOf('\t', (int)Math.Min(from.Index, text.Length));
+        return index < 0 ? from : TextFlaw.MarkAt(text, index);
+    }
+
     [GeneratedRegex("^Duplicate key (.*)$")]
     private static partial Regex DuplicateKey();
-
-    /// <summary>Remembers the end of the last event parsed, for errors that arrive without a position.</summary>
-    private sealed class PositionTrackingParser(IParser inner) : IParser
-    {
-        public Mark LastGood { get; private set; } = Mark.Empty;
-
-        public ParsingEvent? Current => inner.Current;
-
-        public bool MoveNext()
-        {
-            if (inner.Current is { } current) LastGood = current.End;
-            return inner.MoveNext();
-        }
-    }
 }

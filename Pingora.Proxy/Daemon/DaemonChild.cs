@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
 using Mono.Unix.Native;
 using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Files;
 using Pingora.Proxy.Native;
 
 namespace Pingora.Proxy.Daemon;
@@ -56,7 +56,7 @@ public sealed class DaemonChild
     {
         if (!server.DaemonWaitForReady) return;
         RedirectStderr(server);
-        Libc.StopIfTestAsks("daemon-notify"); // a daemon that never becomes ready
+        ProcessSignals.StopIfTestAsks("daemon-notify"); // a daemon that never becomes ready
         // The launcher may not yet have switched its real uid to ours when we, already unprivileged, signal it:
         // EPERM until it has (see DaemonLauncher), so retry for daemon_notify_timeout_seconds. Only while it is still
         // our parent: once it is gone (it gave up), its pid may belong to an unrelated process.
@@ -68,12 +68,12 @@ public sealed class DaemonChild
                 log.Warning("the launcher (pid {Pid}) is gone: nobody waits for this daemon to be ready", LauncherPid);
                 return;
             }
-            if (Libc.Kill(LauncherPid, Libc.SIGUSR1) == 0) return;
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno != Libc.EPERM || DateTime.UtcNow >= deadline)
+            if (Syscall.kill(LauncherPid, Signum.SIGUSR1) == 0) return;
+            var errno = Stdlib.GetLastError();
+            if (errno != Errno.EPERM || DateTime.UtcNow >= deadline)
             {
                 log.Warning("could not tell the launcher (pid {Pid}) that the daemon is ready: {Error}",
-                    LauncherPid, Marshal.GetPInvokeErrorMessage(errno));
+                    LauncherPid, Stdlib.strerror(errno));
                 return;
             }
             Thread.Sleep(20);
@@ -81,6 +81,14 @@ public sealed class DaemonChild
     }
 
     /// <summary>Also closes the launcher's pipe in this process, which is how the launcher knows it has relayed all.</summary>
-    private static void RedirectStderr(ServerConf server) =>
-        StdioRedirect.To(server.ErrorLog ?? "/dev/null", 2, OpenFlags.O_WRONLY | OpenFlags.O_APPEND | OpenFlags.O_CREAT);
+    private static void RedirectStderr(ServerConf server)
+    {
+        if (server.ErrorLog is null)
+        {
+            StdioRedirect.To("/dev/null", 2, OpenFlags.O_WRONLY);
+            return;
+        }
+        using var log = SafeFile.OpenAppend(server.ErrorLog, "error_log");
+        StdioRedirect.To(log, 2, server.ErrorLog);
+    }
 }

@@ -21,7 +21,7 @@ public static class DaemonLauncher
     public static async Task<int> RunAsync(IReadOnlyList<string> args, ServerConf server, ServiceIdentity? identity)
     {
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var readySignal = PosixSignalRegistration.Create((PosixSignal)Libc.SIGUSR1, context =>
+        using var readySignal = PosixSignalRegistration.Create(ProcessSignals.Posix(Signum.SIGUSR1), context =>
         {
             context.Cancel = true;
             ready.TrySetResult();
@@ -59,16 +59,32 @@ public static class DaemonLauncher
         {
             await Task.WhenAny(relay, Task.Delay(RelayFlushTimeout));
             Console.Error.WriteLine($"pingora: the daemon (pid {daemon.Id}) exited with code {daemon.ExitCode} before it was ready");
+            RemoveStalePidFile(server, daemon.Id);
             return daemon.ExitCode == 0 ? 1 : daemon.ExitCode;
         }
         Console.Error.WriteLine($"pingora: the daemon (pid {daemon.Id}) was not ready within {timeout.TotalSeconds:0.###} s " +
                                 "(daemon_ready_timeout_seconds); stopping it");
         daemon.Kill(entireProcessTree: true);
         await daemon.WaitForExitAsync();
-        // It may have written the pid file before it hung; a file naming a dead process would mislead systemd.
-        var pidFile = new PidFile(server.PidFile);
-        if (pidFile.Read() == daemon.Id) pidFile.Remove();
+        RemoveStalePidFile(server, daemon.Id);
         return 1;
+    }
+
+    /// <summary>
+    /// The daemon writes the pid file before it tells us it is ready; one that died or was stopped in between (a
+    /// crash, a kill) leaves a file naming a dead process, which would mislead systemd and `kill $(cat ...)`.
+    /// </summary>
+    private static void RemoveStalePidFile(ServerConf server, int daemonPid)
+    {
+        var pidFile = new PidFile(server.PidFile);
+        try
+        {
+            if (pidFile.Read() == daemonPid) pidFile.Remove();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"pingora: cannot remove the stale pid file {server.PidFile}: {e.Message}");
+        }
     }
 
     private static async Task RelayAsync(StreamReader daemonStderr)

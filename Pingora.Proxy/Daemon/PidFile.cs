@@ -1,4 +1,7 @@
+using System.Text;
+using Microsoft.Win32.SafeHandles;
 using Mono.Unix.Native;
+using Pingora.Proxy.Files;
 
 namespace Pingora.Proxy.Daemon;
 
@@ -12,18 +15,33 @@ public sealed class PidFile(string path)
 
     /// <summary>
     /// Writes this process's pid to a temporary file beside the pid file, so that a later <see cref="Commit"/> is a
-    /// rename and cannot fail on a full disk or a wrong permission at the moment it matters.
+    /// rename and cannot fail on a full disk or a wrong permission at the moment it matters. The temporary name is
+    /// random and created exclusively: a name derived from the pid could be planted in advance as a symlink.
     /// </summary>
     public string Prepare()
     {
-        var temp = $"{Path}.{Environment.ProcessId}.tmp";
+        SafeFileHandle handle;
+        string temp;
         try
         {
-            File.WriteAllText(temp, $"{Environment.ProcessId}\n");
+            (handle, temp) = SafeFile.CreateTemporary(Path, "pid_file",
+                FilePermissions.S_IRUSR | FilePermissions.S_IWUSR | FilePermissions.S_IRGRP | FilePermissions.S_IROTH);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (IOException e)
         {
             throw new IOException($"cannot write pid file {Path}: {e.Message}", e);
+        }
+        using (handle)
+        {
+            try
+            {
+                RandomAccess.Write(handle, Encoding.ASCII.GetBytes($"{Environment.ProcessId}\n"), 0);
+            }
+            catch (IOException e)
+            {
+                Discard(temp);
+                throw new IOException($"cannot write pid file {Path}: {e.Message}", e);
+            }
         }
         return temp;
     }

@@ -1,6 +1,7 @@
 using Mono.Unix;
 using Mono.Unix.Native;
 using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Files;
 
 namespace Pingora.Proxy.Daemon;
 
@@ -32,12 +33,14 @@ public sealed record ServiceIdentity(string User, uint Uid, uint Gid, uint[] Gro
 
     public bool IsCurrent => Syscall.geteuid() == Uid && Syscall.getegid() == Gid;
 
-    /// <summary>Gives <paramref name="path"/> to this identity, so the process can still use it after the drop.</summary>
-    public void Own(string path)
-    {
-        if (IsRoot && Syscall.chown(path, Uid, Gid) != 0)
-            throw new IOException($"cannot give {path} to {User}: {Stdlib.GetLastError()}");
-    }
+    /// <summary>
+    /// Gives <paramref name="path"/> to this identity, so the process can still use it after the drop. By descriptor,
+    /// opened without following a symlink: a path the service user can write to may by now name another file.
+    /// </summary>
+    public void Own(string path, string key) => SafeFile.Chown(path, key, Uid, Gid);
+
+    /// <summary>The owner <see cref="SafeFile.OpenAppend"/> gives a file to.</summary>
+    public (uint Uid, uint Gid) Owner => (Uid, Gid);
 
     /// <summary>
     /// Switches to this identity for good: supplementary groups, then group, then user (after setuid the others

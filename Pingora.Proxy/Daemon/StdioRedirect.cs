@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 using Mono.Unix.Native;
 using Pingora.Proxy.Native;
 
@@ -15,22 +15,23 @@ internal static class StdioRedirect
 {
     public static void To(string path, int target, OpenFlags flags)
     {
-        var copies = CopiesOf(target);
-        var fd = Syscall.open(path, flags | OpenFlags.O_CLOEXEC, FilePermissions.S_IRUSR | FilePermissions.S_IWUSR | FilePermissions.S_IRGRP);
+        var fd = Syscall.open(path, flags | OpenFlags.O_CLOEXEC);
         if (fd < 0) throw new IOException($"cannot open {path}: {Stdlib.GetLastError()}");
-        try
+        using var file = new SafeFileHandle(fd, ownsHandle: true);
+        To(file, target, path);
+    }
+
+    /// <summary>Points <paramref name="target"/> at a file already opened (and checked) by the caller.</summary>
+    public static void To(SafeFileHandle file, int target, string path)
+    {
+        var copies = CopiesOf(target);
+        var fd = (int)file.DangerousGetHandle();
+        // dup2 clears close-on-exec on the target, as stdio should be; the copies keep theirs (dup3).
+        if (Syscall.dup2(fd, target) < 0) throw new IOException($"dup2 {path}: {Stdlib.GetLastError()}");
+        foreach (var copy in copies.Where(c => c != fd))
         {
-            // dup2 clears close-on-exec on the target, as stdio should be; the copies keep theirs (dup3).
-            if (Syscall.dup2(fd, target) < 0) throw new IOException($"dup2 {path}: {Stdlib.GetLastError()}");
-            foreach (var copy in copies)
-            {
-                if (Libc.dup3(fd, copy, Libc.O_CLOEXEC) < 0)
-                    throw new IOException($"dup3 {path} onto fd {copy}: {Libc.LastError()}");
-            }
-        }
-        finally
-        {
-            Syscall.close(fd);
+            if (Libc.dup3(fd, copy, Libc.O_CLOEXEC) < 0)
+                throw new IOException($"dup3 {path} onto fd {copy}: {Stdlib.GetLastError()}");
         }
     }
 
@@ -52,5 +53,5 @@ internal static class StdioRedirect
         return copies;
     }
 
-    private static int AccessMode(int fd) => Libc.fcntl(fd, Libc.F_GETFL, 0) & Libc.O_ACCMODE;
+    private static int AccessMode(int fd) => Syscall.fcntl(fd, FcntlCommand.F_GETFL) & Libc.O_ACCMODE;
 }

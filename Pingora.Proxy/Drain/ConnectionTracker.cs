@@ -43,7 +43,14 @@ public sealed class ConnectionTracker
         }
     }
 
-    internal void Closed() => Interlocked.Decrement(ref _active);
+    /// <summary>Raised after each close; the accept gate resumes on it when the process ran out of descriptors.</summary>
+    public event Action? ConnectionClosed;
+
+    internal void Closed()
+    {
+        Interlocked.Decrement(ref _active);
+        ConnectionClosed?.Invoke();
+    }
 
     /// <summary>Completes when every open connection is HTTP/2 or gone. Call after accepting stopped.</summary>
     public Task WhenSettled()

@@ -21,9 +21,9 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
     {
         var clock = Stopwatch.StartNew();
         tracker.StartDraining();
-        var cut = CancellationTokenSource.CreateLinkedTokenSource(abort);
-        cut.CancelAfter(deadline);
-        Task? stop = null;
+        var due = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        due.CancelAfter(deadline);
+        Task<int>? stopping = null;
         try
         {
             // After a handoff the successor holds the same sockets, so the kernel keeps queueing for it either way.
@@ -36,29 +36,49 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
             // Kestrel's stop would close connections between requests while their clients may be sending one; let busy
             // HTTP/1.x clients close after their next response, and fresh connections send their first request.
             var settle = TimeSpan.FromTicks(Math.Min(idleTimeout.Ticks, deadline.Ticks));
-            await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, cut.Token), reverted);
+            await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, due.Token), reverted);
             if (revert.IsCancellationRequested) return;
 
             phases.Enter(Phase.Drain, "{Connections} connections open, {Unsettled} of them HTTP/1.x or without a request; deadline {Deadline:0.###} s",
                 tracker.Active, tracker.Unsettled, deadline.TotalSeconds);
-            stop = host.StopAsync(cut.Token);
-            if (await Task.WhenAny(stop, reverted) == reverted) return;
-            try
-            {
-                await stop;
-            }
-            catch (OperationCanceledException)
-            {
-                // Kestrel has aborted what was left; reported below.
-            }
-            phases.Enter(Phase.Drained, "in {Elapsed} ms; {Left} connections cut at the deadline",
-                clock.ElapsedMilliseconds, tracker.Active);
+            stopping = StopByDeadlineAsync(due.Token);
+            if (await Task.WhenAny(stopping, reverted) == reverted) return;
+            var cut = await stopping;
+            phases.Enter(Phase.Drained, "in {Elapsed} ms; {Cut} connections cut at the deadline",
+                clock.ElapsedMilliseconds, cut);
         }
         finally
         {
             // A stop left running by a revert keeps its deadline until it ends.
-            if (stop is null || stop.IsCompleted) cut.Dispose();
-            else _ = stop.ContinueWith(_ => cut.Dispose(), TaskScheduler.Default);
+            if (stopping is null || stopping.IsCompleted) due.Dispose();
+            else _ = stopping.ContinueWith(_ => due.Dispose(), TaskScheduler.Default);
         }
+    }
+
+    /// <summary>
+    /// Kestrel's graceful stop, aborted when <paramref name="due"/> fires (the deadline, or SIGINT). Returns how many
+    /// connections were still open then (HTTP/1.x, HTTP/2 and upgraded ones alike): counted before the abort, since
+    /// once Kestrel has aborted them none is open.
+    /// </summary>
+    private async Task<int> StopByDeadlineAsync(CancellationToken due)
+    {
+        using var abort = new CancellationTokenSource();
+        var stopping = host.StopAsync(abort.Token);
+        await Task.WhenAny(stopping, Task.Delay(Timeout.Infinite, due));
+        var cut = 0;
+        if (!stopping.IsCompleted)
+        {
+            cut = tracker.Active;
+            await abort.CancelAsync();
+        }
+        try
+        {
+            await stopping;
+        }
+        catch (OperationCanceledException)
+        {
+            // Kestrel has aborted what was left; counted above.
+        }
+        return cut;
     }
 }

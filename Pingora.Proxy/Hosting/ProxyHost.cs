@@ -1,8 +1,8 @@
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,9 +10,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Descriptors;
 using Pingora.Proxy.Drain;
+using Pingora.Proxy.Files;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
+using Pingora.Proxy.ProxyProtocol;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Pingora.Proxy.Hosting;
@@ -67,13 +70,23 @@ public sealed class ProxyHost : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.Services.AddSingleton<IConnectionListenerFactory, RegistryListenerFactory>();
+        // Held from the build on, before any connection can take the last descriptors (see DescriptorReserve).
+        builder.Services.AddSingleton(new DescriptorReserve());
+        builder.Services.AddSingleton(tracker);
+        builder.Services.AddSingleton<AcceptGate>();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
         // YARP protects session-affinity cookies with Data Protection. Its default key ring lives in $HOME, which a
-        // daemon should not write to (and cannot after dropping privileges), so choose explicitly.
+        // daemon should not write to (and cannot after dropping privileges), so choose explicitly. The repository,
+        // not only the provider: Data Protection's hosted service loads the key ring at start, from the default
+        // place unless the repository is set (an error with a stack trace at every start as root with `user`).
         var protection = builder.Services.AddDataProtection().SetApplicationName("pingora");
         if (config.Server.SessionAffinityKeysDir is { } keys) protection.PersistKeysToFileSystem(new DirectoryInfo(keys));
-        else protection.UseEphemeralDataProtectionProvider();
+        else protection.AddKeyManagementOptions(o =>
+        {
+            o.XmlRepository = new InMemoryKeyRepository();
+            o.XmlEncryptor = new NullXmlEncryptor(); // in memory only: nothing to protect the keys from at rest
+        });
 
         builder.Services.AddRouting();
         builder.Services.AddReverseProxy().LoadFromMemory(routes, clusters);
@@ -94,17 +107,20 @@ public sealed class ProxyHost : IAsyncDisposable
     {
         _listen = (registry, listeners);
         var kestrel = _app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
+        var loggers = _app.Services.GetRequiredService<ILoggerFactory>();
         foreach (var listener in registry.Listeners)
         {
             var conf = listeners.Single(l => l.Address.Equals(listener.Address));
-            kestrel.Listen(new RegistryEndPoint(listener), options => ConfigureListener(options, conf));
+            kestrel.Listen(new RegistryEndPoint(listener), options => ConfigureListener(options, conf, loggers));
         }
     }
 
-    private void ConfigureListener(ListenOptions options, ListenerConf conf)
+    private void ConfigureListener(ListenOptions options, ListenerConf conf, ILoggerFactory loggers)
     {
         options.Protocols = Protocols(conf);
         options.UseConnectionTracking(_tracker);
+        // After tracking (a connection counts while it sends its header), before TLS (the header precedes the handshake).
+        if (conf.ProxyProtocol) options.UseProxyProtocol(loggers, conf.Address.ToString());
         if (conf.Tls is { } tls)
         {
             if (!_certificates.TryGetValue(conf.Address, out var certificate))
@@ -116,14 +132,9 @@ public sealed class ProxyHost : IAsyncDisposable
     /// <summary>-t loads the same files, but as whoever ran it, and the files may have changed since.</summary>
     private static X509Certificate2 LoadCertificate(ListenAddress address, TlsConf tls)
     {
-        try
-        {
-            return X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            throw new ListenerException($"{address}: cannot load TLS certificate {tls.CertificatePath} with key {tls.KeyPath}: {e.Message}");
-        }
+        var loaded = PemCertificate.Load(tls.CertificatePath, tls.KeyPath);
+        return loaded.Certificate
+            ?? throw new ListenerException($"{address}: cannot load TLS certificate {tls.CertificatePath} with key {tls.KeyPath}: {loaded.Error}");
     }
 
     private static HttpProtocols Protocols(ListenerConf conf)

@@ -17,5 +17,5 @@ public static class ConfigDiff
     }
 
     private static string Describe(ListenerConf l) =>
-        $"{l.Address} {l.Tls?.CertificatePath} {l.Tls?.KeyPath} {string.Join(",", l.Protocols ?? [])}";
+        $"{l.Address} {l.Tls?.CertificatePath} {l.Tls?.KeyPath} {string.Join(",", l.Protocols ?? [])} {l.ProxyProtocol}";
 }

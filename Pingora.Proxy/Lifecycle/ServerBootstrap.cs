@@ -36,7 +36,7 @@ public static class ServerBootstrap
             // The daemon leaves this directory; SIGHUP re-reads the file by this path.
             if (daemon is not null) cli = cli with { ConfigPath = Path.GetFullPath(cli.ConfigPath) };
             daemon?.Detach(config.Server);
-            logger = LogSetup.Create(config.Server);
+            logger = LogSetup.Create(config.Server, identity?.Owner);
         }
         catch (IOException e)
         {
@@ -51,7 +51,6 @@ public static class ServerBootstrap
         var runner = new ServerRunner(cli, config, lifecycle, signals, identity, daemon);
         try
         {
-            if (config.Server.ErrorLog is { } errorLog) identity?.Own(errorLog);
             return await runner.RunAsync();
         }
         catch (Exception e) when (e is ListenerException or UpgradeException or IOException)

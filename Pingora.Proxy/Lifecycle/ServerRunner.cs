@@ -75,7 +75,7 @@ public sealed class ServerRunner : IAsyncDisposable
             if (Server.SessionAffinityKeysDir is { } keys)
             {
                 Directory.CreateDirectory(keys);
-                _identity?.Own(keys);
+                _identity?.Own(keys, "session_affinity_keys_dir");
             }
             if (_identity is not null)
             {
@@ -166,7 +166,7 @@ public sealed class ServerRunner : IAsyncDisposable
         _lifecycle.Enter(Phase.UpgradeCommitted, "pid {Pid} took over from pid {Predecessor}; pid file {PidFile} updated{Released}",
             _status.Pid, predecessor.PredecessorPid, _pidFile.Path,
             released > 0 ? $"; closed {released} inherited listeners this config no longer has" : "");
-        Libc.StopIfTestAsks("upgrade-committed");
+        ProcessSignals.StopIfTestAsks("upgrade-committed");
         return true;
     }
 

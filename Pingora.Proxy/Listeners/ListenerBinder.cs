@@ -8,7 +8,6 @@ internal static class ListenerBinder
 {
     /// <summary>The kernel caps this at net.core.somaxconn; ask for plenty so bursts during an upgrade queue up.</summary>
     private const int Backlog = 4096;
-    private const int SoReuseAddr = 2;
 
     public static int Bind(ListenAddress address)
     {
@@ -18,8 +17,8 @@ internal static class ListenerBinder
         // SO_REUSEADDR alone: rebinding right after a previous instance exited must not fail on TIME_WAIT
         // connections. Not .NET's ReuseAddress option: on Linux it sets SO_REUSEPORT too, and then a second instance
         // started by mistake would bind the same port silently and take a share of the traffic. Sharing a port is
-        // what the upgrade handoff is for.
-        socket.SetRawSocketOption(Libc.SOL_SOCKET, SoReuseAddr, BitConverter.GetBytes(1));
+        // what the upgrade handoff is for (docs/platform.md, socket 5).
+        socket.SetRawSocketOption(Libc.SOL_SOCKET, Libc.SO_REUSEADDR, BitConverter.GetBytes(1));
         // "[::]:80" means IPv6 only, as in nginx, so that "0.0.0.0:80" can be a separate listener.
         if (address.Family == AddressFamily.InterNetworkV6) socket.DualMode = false;
         try
@@ -31,7 +30,7 @@ internal static class ListenerBinder
         {
             throw new ListenerException($"cannot listen on {address}: {e.Message}");
         }
-        return Libc.DupCloseOnExec((int)socket.Handle);
+        return Fds.DupCloseOnExec((int)socket.Handle);
     }
 }
 

@@ -1,4 +1,4 @@
-using Pingora.Proxy.Native;
+using Mono.Unix.Native;
 
 namespace Pingora.Proxy.Listeners;
 
@@ -36,7 +36,7 @@ public sealed class ListenerRegistry
         catch
         {
             registry.CloseAllAsync().GetAwaiter().GetResult(); // nothing accepted yet: completes at once
-            foreach (var fd in left.Values) Libc.close(fd);
+            foreach (var fd in left.Values) Syscall.close(fd);
             throw;
         }
         registry._inheritedUnused.AddRange(left.Values);
@@ -47,7 +47,7 @@ public sealed class ListenerRegistry
     public int ReleaseUnused()
     {
         var count = _inheritedUnused.Count;
-        foreach (var fd in _inheritedUnused) Libc.close(fd);
+        foreach (var fd in _inheritedUnused) Syscall.close(fd);
         _inheritedUnused.Clear();
         return count;
     }

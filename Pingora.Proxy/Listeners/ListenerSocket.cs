@@ -1,5 +1,5 @@
 using System.Net.Sockets;
-using Pingora.Proxy.Native;
+using Mono.Unix.Native;
 
 namespace Pingora.Proxy.Listeners;
 
@@ -8,8 +8,8 @@ public enum ListenerOrigin { Bound, Adopted }
 /// <summary>
 /// One listening socket the daemon owns as a raw fd. The fd may be shared with a predecessor or successor process,
 /// so .NET only ever sees it through one non-owning wrapper, created once for the life of the process: an owning
-/// Socket disposed by Kestrel would set SO_LINGER 0 on the shared socket (PLATFORM.md socket trap 1), and a second
-/// wrapper of the same fd fails in epoll with EEXIST (trap 4).
+/// Socket disposed by Kestrel would set SO_LINGER 0 on the shared socket (docs/platform.md, socket 1), and a second
+/// wrapper of the same fd fails in epoll with EEXIST (socket 4).
 /// </summary>
 public sealed class ListenerSocket
 {
@@ -133,6 +133,6 @@ public sealed class ListenerSocket
         }
         resumed.TrySetResult(false);
         Wrapper.Dispose(); // non-owning: unregisters from the socket engine, never shuts down, lingers or closes
-        Libc.close(Fd);
+        Syscall.close(Fd);
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
+using Pingora.Proxy.Descriptors;
 
 namespace Pingora.Proxy.Listeners;
 
@@ -10,7 +11,7 @@ namespace Pingora.Proxy.Listeners;
 /// Kestrel's accept loop over a registry socket. Unbinding or disposing only ends the accepts: the fd belongs to the
 /// registry and may be shared with another process, so this class never closes, shuts down or lingers it.
 /// </summary>
-internal sealed class RegistryConnectionListener(RegistryEndPoint endpoint, SocketConnectionContextFactory connections, ILogger log)
+internal sealed class RegistryConnectionListener(RegistryEndPoint endpoint, SocketConnectionContextFactory connections, AcceptGate gate, ILogger log)
     : IConnectionListener
 {
     private readonly CancellationTokenSource _unbound = new();
@@ -23,6 +24,9 @@ internal sealed class RegistryConnectionListener(RegistryEndPoint endpoint, Sock
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _unbound.Token);
         while (true)
         {
+            // Out of descriptors: wait here, with the connections in the kernel's queue, until some are free.
+            try { await gate.WhenOpen(ended.Token); }
+            catch (OperationCanceledException) { return null; }
             if (!listener.TryBeginAccept())
             {
                 // Stopped: wait here rather than end Kestrel's accept loop, which cannot be restarted, so that a
@@ -33,9 +37,10 @@ internal sealed class RegistryConnectionListener(RegistryEndPoint endpoint, Sock
             try
             {
                 using var stop = CancellationTokenSource.CreateLinkedTokenSource(ended.Token, listener.StopAcceptingToken);
-                // Always async: a blocking accept would make any later close destroy the shared queue (trap 2).
+                // Always async: a blocking accept would make any later close destroy the shared queue (docs/platform.md, socket 2).
                 var socket = await listener.Wrapper.AcceptAsync(stop.Token);
                 socket.NoDelay = true;
+                gate.Accepted(listener.Address.ToString(), listener.Fd);
                 return connections.Create(socket);
             }
             catch (OperationCanceledException) when (!ended.IsCancellationRequested)
@@ -50,9 +55,15 @@ internal sealed class RegistryConnectionListener(RegistryEndPoint endpoint, Sock
             {
                 // The client gave up while queued; nothing to serve.
             }
+            catch (SocketException e) when (AcceptGate.IsExhaustion(e))
+            {
+                // EMFILE/ENFILE/ENOBUFS: the connection waits in the queue. No Task.Delay here: a timer may need a
+                // thread, and a thread a descriptor; the gate pauses every listener and frees its reserve first.
+                gate.Exhausted(listener.Address.ToString(), e);
+            }
             catch (SocketException e)
             {
-                // EMFILE/ENFILE/ENOBUFS: the connection waits in the queue; back off rather than spin on the error.
+                // Anything else: keep the loop alive (Kestrel stops accepting for good on an exception) without spinning.
                 log.LogWarning("accept on {Address} failed: {Error}; retrying", listener.Address, e.Message);
                 try { await Task.Delay(TimeSpan.FromMilliseconds(50), ended.Token); }
                 catch (OperationCanceledException) { return null; }

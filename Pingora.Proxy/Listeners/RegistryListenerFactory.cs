@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
+using Pingora.Proxy.Descriptors;
 
 namespace Pingora.Proxy.Listeners;
 
@@ -9,7 +10,7 @@ namespace Pingora.Proxy.Listeners;
 /// Kestrel's transport for <see cref="RegistryEndPoint"/>s. Registered after Kestrel's socket transport; the selector
 /// interface makes Kestrel pick it for our endpoints only.
 /// </summary>
-public sealed class RegistryListenerFactory(ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
+public sealed class RegistryListenerFactory(ILoggerFactory loggers, AcceptGate gate) : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
 {
     private readonly SocketConnectionContextFactory _connections =
         new(new SocketConnectionFactoryOptions(), loggers.CreateLogger("Pingora.Proxy.Listeners"));
@@ -21,7 +22,7 @@ public sealed class RegistryListenerFactory(ILoggerFactory loggers) : IConnectio
     {
         if (endpoint is not RegistryEndPoint ours)
             throw new NotSupportedException($"{endpoint} is not a registry endpoint");
-        return ValueTask.FromResult<IConnectionListener>(new RegistryConnectionListener(ours, _connections, _log));
+        return ValueTask.FromResult<IConnectionListener>(new RegistryConnectionListener(ours, _connections, gate, _log));
     }
 
     public void Dispose() => _connections.Dispose();

@@ -11,7 +11,8 @@ public static class LogSetup
 {
     private const string Template = "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] pingora[{ProcessId}] {Message:l}{NewLine}{Exception}";
 
-    public static Serilog.Core.Logger Create(ServerConf server)
+    /// <param name="owner">The service user, to whom error_log is given when the process will drop to it.</param>
+    public static Serilog.Core.Logger Create(ServerConf server, (uint Uid, uint Gid)? owner = null)
     {
         var level = Level(server.LogLevel);
         var config = new LoggerConfiguration()
@@ -20,7 +21,7 @@ public static class LogSetup
         var format = new OneLineWarnings(new MessageTemplateTextFormatter(Template), traces: level <= LogEventLevel.Debug);
         return string.IsNullOrEmpty(server.ErrorLog)
             ? config.WriteTo.Console(format, standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger()
-            : config.WriteTo.Sink(new AppendOnlyFileSink(server.ErrorLog, format)).CreateLogger();
+            : ErrorLogFile.WriteTo(config, server.ErrorLog, format, owner).CreateLogger();
     }
 
     /// <summary>

@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Mono.Unix.Native;
 
 namespace Pingora.Proxy.Native;
 
@@ -8,11 +8,11 @@ namespace Pingora.Proxy.Native;
 /// </summary>
 public sealed class NativeCallException : IOException
 {
-    public NativeCallException(string call, int errno)
-        : base($"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})")
+    public NativeCallException(string call, Errno errno)
+        : base($"{call} failed: {Stdlib.strerror(errno)} (errno {NativeConvert.FromErrno(errno)})")
     {
         Errno = errno;
     }
 
-    public int Errno { get; }
+    public Errno Errno { get; }
 }

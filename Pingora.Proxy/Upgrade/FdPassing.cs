@@ -1,16 +1,21 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Mono.Unix.Native;
 using Pingora.Proxy.Native;
 
 namespace Pingora.Proxy.Upgrade;
 
 /// <summary>
-/// Passing open fds between processes over a connected Unix stream socket (sendmsg/recvmsg with SCM_RIGHTS).
+/// Passing open fds between processes over a connected Unix stream socket (sendmsg/recvmsg with SCM_RIGHTS, through
+/// Mono.Posix).
 /// </summary>
 /// <remarks>
 /// Every call is made with MSG_DONTWAIT and waits for readiness itself, so it behaves the same whether .NET has
-/// switched the socket to non-blocking mode or not (PLATFORM.md Sockets 6: a socket .NET touched returns EAGAIN), and
-/// no wait is ever unbounded. Not safe for two concurrent senders or two concurrent receivers on one socket.
+/// switched the socket to non-blocking mode or not (docs/platform.md, socket 6: a socket .NET touched returns EAGAIN),
+/// and no wait is ever unbounded. Not safe for two concurrent senders or two concurrent receivers on one socket.
+/// Mono.Posix translates the message flags both ways through its helper library; MSG_DONTWAIT, MSG_NOSIGNAL,
+/// MSG_CMSG_CLOEXEC and MSG_CTRUNC all survive that (FdPassingTests check the last two), and errno is read once,
+/// right after the call: nothing the wrapper does after the syscall overwrites the saved error.
 /// </remarks>
 public static class FdPassing
 {
@@ -31,7 +36,7 @@ public static class FdPassing
         RequireUnixSocket(socket);
         if (payload.IsEmpty)
             throw new ArgumentException(
-                "fds need at least one payload byte to ride on: a zero-byte send on a stream socket delivers nothing (PLATFORM.md Sockets 6)",
+                "fds need at least one payload byte to ride on: a zero-byte send on a stream socket delivers nothing (docs/platform.md, socket 6)",
                 nameof(payload));
         if (fds.Length > MaxFdsPerMessage)
             throw new ArgumentException($"{fds.Length} fds exceed the kernel's limit of {MaxFdsPerMessage} per message", nameof(fds));
@@ -43,17 +48,7 @@ public static class FdPassing
             throw new ArgumentOutOfRangeException(nameof(timeout), "every wait in the handoff is bounded: give a finite timeout");
         var deadline = DeadlineAfter(limit);
 
-        var controlLength = fds.IsEmpty ? 0 : Libc.CmsgSpace(fds.Length * sizeof(int));
-        var control = stackalloc byte[controlLength];
-        new Span<byte>(control, controlLength).Clear();
-        if (controlLength > 0)
-        {
-            var header = (Libc.CmsgHdr*)control;
-            header->Length = (nuint)Libc.CmsgLen(fds.Length * sizeof(int));
-            header->Level = Libc.SOL_SOCKET;
-            header->Type = Libc.SCM_RIGHTS;
-            fds.CopyTo(new Span<int>(control + Libc.CmsgAlign(sizeof(Libc.CmsgHdr)), fds.Length));
-        }
+        var control = fds.IsEmpty ? null : RightsControl(fds);
 
         var handle = socket.SafeHandle;
         var addedRef = false;
@@ -63,35 +58,32 @@ public static class FdPassing
             handle.DangerousAddRef(ref addedRef);
             var sockfd = (int)handle.DangerousGetHandle();
 
-            // Pinned for the whole loop: the kernel reads through iov_base (PLATFORM.md Sockets 6).
+            // Pinned for the whole loop: the kernel reads through iov_base (docs/platform.md, socket 6).
             fixed (byte* data = payload)
             {
+                var iov = new Iovec[1];
+                var msg = new Msghdr { msg_iov = iov, msg_iovlen = 1 };
                 var sent = 0;
                 while (sent < payload.Length)
                 {
-                    var iov = new Libc.IoVec { Base = data + sent, Length = (nuint)(payload.Length - sent) };
+                    iov[0] = new Iovec { iov_base = (IntPtr)(data + sent), iov_len = (ulong)(payload.Length - sent) };
                     // The fds go with the first write that moves any bytes; a retry after EAGAIN sent nothing, so it
                     // carries them again, and a continuation after a partial write must not send them twice.
-                    var withFds = sent == 0 && controlLength > 0;
-                    var msg = new Libc.MsgHdr
-                    {
-                        Iov = &iov,
-                        IovLength = 1,
-                        Control = withFds ? control : null,
-                        ControlLength = withFds ? (nuint)controlLength : 0,
-                    };
+                    var withFds = sent == 0 && control is not null;
+                    msg.msg_control = withFds ? control : null;
+                    msg.msg_controllen = withFds ? control!.Length : 0;
                     // MSG_NOSIGNAL: a closed peer must surface as EPIPE here, not as a SIGPIPE for the process.
-                    var n = Libc.sendmsg(sockfd, &msg, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT);
+                    var n = Syscall.sendmsg(sockfd, msg, MessageFlags.MSG_NOSIGNAL | MessageFlags.MSG_DONTWAIT);
                     if (n < 0)
                     {
-                        var errno = Marshal.GetLastPInvokeError();
-                        if (errno == Libc.EINTR) continue;
-                        if (errno == Libc.EAGAIN)
+                        var errno = Stdlib.GetLastError(); // read once, before anything else can overwrite it
+                        if (errno == Errno.EINTR) continue;
+                        if (errno == Errno.EAGAIN)
                         {
-                            WaitUntilReady(sockfd, Libc.POLLOUT, deadline, limit, "sendmsg");
+                            WaitUntilReady(sockfd, PollEvents.POLLOUT, deadline, limit, "sendmsg");
                             continue;
                         }
-                        throw Libc.Error("sendmsg", errno);
+                        throw new NativeCallException("sendmsg", errno);
                     }
                     if (n == 0)
                         throw new IOException("sendmsg accepted 0 bytes of a non-empty payload");
@@ -130,7 +122,7 @@ public static class FdPassing
             var sockfd = (int)handle.DangerousGetHandle();
             ReceivedChunk chunk;
             while (!TryReceive(sockfd, buffer, maxFds, out chunk))
-                WaitUntilReady(sockfd, Libc.POLLIN, deadline, timeout, "recvmsg");
+                WaitUntilReady(sockfd, PollEvents.POLLIN, deadline, timeout, "recvmsg");
             return chunk;
         }
         finally
@@ -166,7 +158,7 @@ public static class FdPassing
             }
             catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
             {
-                throw Libc.Error("recvmsg", Libc.ECONNRESET);
+                throw new NativeCallException("recvmsg", Errno.ECONNRESET);
             }
             catch (SocketException e)
             {
@@ -193,44 +185,41 @@ public static class FdPassing
     /// <returns>false when nothing is queued yet (EAGAIN).</returns>
     private static unsafe bool TryReceive(int sockfd, Span<byte> buffer, int maxFds, out ReceivedChunk chunk)
     {
-        var controlLength = Libc.CmsgSpace(maxFds * sizeof(int));
-        var control = stackalloc byte[controlLength];
-        new Span<byte>(control, controlLength).Clear();
+        var control = new byte[Syscall.CMSG_SPACE((ulong)(maxFds * sizeof(int)))];
 
-        // Pinned: the kernel writes through iov_base (PLATFORM.md Sockets 6).
+        // Pinned: the kernel writes through iov_base (docs/platform.md, socket 6).
         fixed (byte* data = buffer)
         {
+            var msg = new Msghdr
+            {
+                msg_iov = [new Iovec { iov_base = (IntPtr)data, iov_len = (ulong)buffer.Length }],
+                msg_iovlen = 1,
+                msg_control = control,
+            };
             while (true)
             {
-                var iov = new Libc.IoVec { Base = data, Length = (nuint)buffer.Length };
-                var msg = new Libc.MsgHdr
-                {
-                    Iov = &iov,
-                    IovLength = 1,
-                    Control = control,
-                    ControlLength = (nuint)controlLength,
-                };
+                msg.msg_controllen = control.Length; // recvmsg sets it to what arrived
                 // MSG_CMSG_CLOEXEC: the fds are installed close-on-exec atomically, so a child process started by any
-                // thread in the meantime cannot inherit a listening socket (PLATFORM.md Sockets 6).
-                var n = Libc.recvmsg(sockfd, &msg, Libc.MSG_CMSG_CLOEXEC | Libc.MSG_DONTWAIT);
+                // thread in the meantime cannot inherit a listening socket (docs/platform.md, socket 6).
+                var n = Syscall.recvmsg(sockfd, msg, MessageFlags.MSG_CMSG_CLOEXEC | MessageFlags.MSG_DONTWAIT);
                 if (n < 0)
                 {
-                    var errno = Marshal.GetLastPInvokeError(); // read once, before anything else can overwrite it
-                    if (errno == Libc.EINTR) continue;
-                    if (errno == Libc.EAGAIN)
+                    var errno = Stdlib.GetLastError(); // read once, before anything else can overwrite it
+                    if (errno == Errno.EINTR) continue;
+                    if (errno == Errno.EAGAIN)
                     {
                         chunk = default;
                         return false;
                     }
-                    throw Libc.Error("recvmsg", errno);
+                    throw new NativeCallException("recvmsg", errno);
                 }
 
-                var fds = ExtractRights(control, (int)msg.ControlLength);
-                if ((msg.Flags & Libc.MSG_CTRUNC) != 0)
+                var fds = ExtractRights(msg);
+                if ((msg.msg_flags & MessageFlags.MSG_CTRUNC) != 0)
                 {
                     // Some fds were dropped by the kernel (more than maxFds were sent, or RLIMIT_NOFILE was hit), so
                     // the set is incomplete and cannot be matched to its header. Close the ones that made it.
-                    Libc.CloseAll(fds);
+                    Fds.CloseAll(fds);
                     throw new IOException(
                         $"recvmsg: control data truncated (MSG_CTRUNC): the peer sent more than the {maxFds} fds expected, " +
                         $"or this process is at its open-file limit; the {fds.Length} fds that arrived were closed");
@@ -238,7 +227,7 @@ public static class FdPassing
                 if (fds.Length > maxFds)
                 {
                     // CMSG_SPACE rounds up to 8 bytes, so an odd maxFds leaves room for one fd more than asked for.
-                    Libc.CloseAll(fds);
+                    Fds.CloseAll(fds);
                     throw new IOException(
                         $"recvmsg: {fds.Length} fds arrived where at most {maxFds} were expected; they were closed");
                 }
@@ -248,44 +237,69 @@ public static class FdPassing
         }
     }
 
-    private static unsafe int[] ExtractRights(byte* control, int length)
+    /// <summary>One SCM_RIGHTS control message carrying <paramref name="fds"/>.</summary>
+    private static byte[] RightsControl(ReadOnlySpan<int> fds)
     {
-        var headerSpace = Libc.CmsgAlign(sizeof(Libc.CmsgHdr));
-        List<int>? fds = null;
-        var offset = 0;
-        while (offset + sizeof(Libc.CmsgHdr) <= length)
+        var dataLength = (ulong)(fds.Length * sizeof(int));
+        var control = new byte[Syscall.CMSG_SPACE(dataLength)];
+        var msg = new Msghdr { msg_control = control, msg_controllen = control.Length };
+        var header = new Cmsghdr
         {
-            var header = (Libc.CmsgHdr*)(control + offset);
-            var cmsgLength = (int)header->Length;
-            if (cmsgLength < sizeof(Libc.CmsgHdr) || offset + cmsgLength > length) break;
-            if (header->Level == Libc.SOL_SOCKET && header->Type == Libc.SCM_RIGHTS)
+            cmsg_len = (long)Syscall.CMSG_LEN(dataLength),
+            cmsg_level = UnixSocketProtocol.SOL_SOCKET,
+            cmsg_type = UnixSocketControlMessage.SCM_RIGHTS,
+        };
+        header.WriteToBuffer(msg, 0);
+        fds.CopyTo(MemoryMarshal.Cast<byte, int>(control.AsSpan((int)Syscall.CMSG_DATA(msg, 0))));
+        return control;
+    }
+
+    /// <summary>Every fd in the SCM_RIGHTS messages of what recvmsg returned.</summary>
+    private static int[] ExtractRights(Msghdr msg)
+    {
+        List<int>? fds = null;
+        for (var offset = Syscall.CMSG_FIRSTHDR(msg); offset >= 0; offset = Syscall.CMSG_NXTHDR(msg, offset))
+        {
+            Cmsghdr header;
+            try
             {
-                var data = (int*)(control + offset + headerSpace);
-                var count = (cmsgLength - headerSpace) / sizeof(int);
-                fds ??= new List<int>(count);
-                for (var i = 0; i < count; i++) fds.Add(data[i]);
+                header = Cmsghdr.ReadFromBuffer(msg, offset);
             }
-            offset += Libc.CmsgAlign(cmsgLength);
+            catch (ArgumentException)
+            {
+                continue; // a level or type Mono.Posix has no name for: not SCM_RIGHTS
+            }
+            var dataOffset = Syscall.CMSG_DATA(msg, offset);
+            var end = offset + header.cmsg_len;
+            // CMSG_FIRSTHDR does not check the first header's length against the buffer; CMSG_NXTHDR checks the rest.
+            if (end < dataOffset || end > msg.msg_controllen) break;
+            if (header.cmsg_level == UnixSocketProtocol.SOL_SOCKET && header.cmsg_type == UnixSocketControlMessage.SCM_RIGHTS)
+            {
+                var rights = MemoryMarshal.Cast<byte, int>(msg.msg_control.AsSpan((int)dataOffset, (int)(end - dataOffset)));
+                fds ??= new List<int>(rights.Length);
+                fds.AddRange(rights);
+            }
         }
         return fds?.ToArray() ?? [];
     }
 
-    private static unsafe void WaitUntilReady(int sockfd, short events, long deadline, TimeSpan limit, string call)
+    private static void WaitUntilReady(int sockfd, PollEvents events, long deadline, TimeSpan limit, string call)
     {
+        var pollFd = new Pollfd[1];
         while (true)
         {
             var remaining = deadline - Environment.TickCount64;
             if (remaining <= 0)
                 throw new TimeoutException(
-                    $"{call}: the Unix socket did not become {(events == Libc.POLLOUT ? "writable" : "readable")} within {limit.TotalMilliseconds:0} ms");
-            var pollFd = new Libc.PollFd { Fd = sockfd, Events = events };
-            var ready = Libc.poll(&pollFd, 1, (int)Math.Min(remaining, int.MaxValue));
+                    $"{call}: the Unix socket did not become {(events == PollEvents.POLLOUT ? "writable" : "readable")} within {limit.TotalMilliseconds:0} ms");
+            pollFd[0] = new Pollfd { fd = sockfd, events = events };
+            var ready = Syscall.poll(pollFd, 1, (int)Math.Min(remaining, int.MaxValue));
             // Readiness includes POLLERR and POLLHUP: the retried call then reports the error or the end of stream.
             if (ready > 0) return;
             if (ready == 0) continue;
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno == Libc.EINTR) continue;
-            throw Libc.Error("poll", errno);
+            var errno = Stdlib.GetLastError();
+            if (errno == Errno.EINTR) continue;
+            throw new NativeCallException("poll", errno);
         }
     }
 

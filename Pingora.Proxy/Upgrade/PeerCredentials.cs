@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Pingora.Proxy.Native;
+using Mono.Unix.Native;
 
 namespace Pingora.Proxy.Upgrade;
 
@@ -10,8 +11,6 @@ namespace Pingora.Proxy.Upgrade;
 /// </summary>
 public readonly record struct PeerCredentials(int Pid, uint Uid, uint Gid)
 {
-    private const int SO_PEERCRED = 17;
-
     /// <summary>Reads the credentials of the process connected to <paramref name="unixSocket"/>.</summary>
     public static PeerCredentials Of(Socket unixSocket)
     {
@@ -19,9 +18,9 @@ public readonly record struct PeerCredentials(int Pid, uint Uid, uint Gid)
         if (unixSocket.AddressFamily != AddressFamily.Unix)
             throw new ArgumentException($"SO_PEERCRED needs a Unix socket, not {unixSocket.AddressFamily}", nameof(unixSocket));
 
-        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }: three native-endian 32-bit fields (PLATFORM.md Sockets 7).
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }: three native-endian 32-bit fields (docs/platform.md, socket 7).
         Span<byte> ucred = stackalloc byte[12];
-        var length = unixSocket.GetRawSocketOption(Libc.SOL_SOCKET, SO_PEERCRED, ucred);
+        var length = unixSocket.GetRawSocketOption(Libc.SOL_SOCKET, Libc.SO_PEERCRED, ucred);
         if (length != ucred.Length)
             throw new IOException($"getsockopt(SO_PEERCRED) returned {length} bytes, expected {ucred.Length}");
         return new PeerCredentials(
@@ -31,7 +30,7 @@ public readonly record struct PeerCredentials(int Pid, uint Uid, uint Gid)
     }
 
     /// <summary>The real uid of this process.</summary>
-    public static uint CurrentUid => Libc.getuid();
+    public static uint CurrentUid => Syscall.getuid();
 
     /// <summary>
     /// Whether listeners may be exchanged with this peer, in either direction, by a process running as

@@ -26,9 +26,13 @@ public static class PredecessorHandoff
         var clock = Stopwatch.StartNew();
         try
         {
-            var connection = await ConnectAsync(server, cancel);
+            var (connection, peer, refused) = await ConnectAsync(server, phases, cancel);
             if (connection is null)
-                return Failed(phases, $"no successor listening on {server.UpgradeSock} within {server.UpgradeConnectTimeoutSeconds:0.###} s (start it with pingora -u)");
+                return Failed(phases, refused is null
+                    ? $"no successor listening on {server.UpgradeSock} within {server.UpgradeConnectTimeoutSeconds:0.###} s (start it with pingora -u)"
+                    : $"refused to hand over listeners to {refused}: only this user or root may take them; no other successor on {server.UpgradeSock} within {server.UpgradeConnectTimeoutSeconds:0.###} s");
+            phases.Enter(Phase.HandoffConnected, "to pid {Pid} on {Path} after {Elapsed} ms", peer.Pid, server.UpgradeSock, clock.ElapsedMilliseconds);
+            ProcessSignals.StopIfTestAsks("handoff-connected");
 
             // Closed on every way out but the commit: then the watch of the successor keeps it (closing it earlier
             // is the abort the successor sees).
@@ -36,7 +40,7 @@ public static class PredecessorHandoff
             var committed = false;
             try
             {
-                var outcome = await HandOverAsync(server, registry, phases, channel, connection, clock, cancel);
+                var outcome = await HandOverAsync(server, registry, phases, channel, peer, clock, cancel);
                 committed = outcome.Committed;
                 return outcome;
             }
@@ -56,19 +60,13 @@ public static class PredecessorHandoff
     }
 
     private static async Task<HandoffOutcome> HandOverAsync(ServerConf server, ListenerRegistry registry, LifecycleState phases,
-        UpgradeChannel channel, Socket connection, Stopwatch clock, CancellationToken cancel)
+        UpgradeChannel channel, PeerCredentials peer, Stopwatch clock, CancellationToken cancel)
     {
-        var peer = PeerCredentials.Of(connection);
-        if (!peer.IsTrustedBy(PeerCredentials.CurrentUid))
-            return Failed(phases, $"refused to hand over listeners to {peer}: only this user or root may take them");
-        phases.Enter(Phase.HandoffConnected, "to pid {Pid} on {Path} after {Elapsed} ms", peer.Pid, server.UpgradeSock, clock.ElapsedMilliseconds);
-        Libc.StopIfTestAsks("handoff-connected");
-
         var listeners = registry.Listeners;
         await channel.SendListenersAsync(HandoffHeader.ForCurrentProcess(listeners.Select(l => l.Address)),
             listeners.Select(l => l.Fd).ToArray());
         phases.Enter(Phase.HandoffSent, "{Count} listeners to pid {Pid} after {Elapsed} ms", listeners.Count, peer.Pid, clock.ElapsedMilliseconds);
-        Libc.StopIfTestAsks("handoff-sent");
+        ProcessSignals.StopIfTestAsks("handoff-sent");
 
         var reply = await channel.ReceiveReplyAsync(TimeSpan.FromSeconds(server.UpgradeAckTimeoutSeconds), cancel);
         switch (reply)
@@ -77,7 +75,7 @@ public static class PredecessorHandoff
                 await channel.SendCommitAsync(cancel);
                 phases.Enter(Phase.HandoffAcknowledged, "pid {Pid} serves; committed after {Elapsed} ms; accepting {Close:0.###} s more, then draining",
                     peer.Pid, clock.ElapsedMilliseconds, server.CloseTimeoutSeconds);
-                Libc.StopIfTestAsks("handoff-acknowledged");
+                ProcessSignals.StopIfTestAsks("handoff-acknowledged");
                 return new HandoffOutcome(true, SuccessorWatch.RunAsync(channel, server, CancellationToken.None));
             case SuccessorReply.Failed failed:
                 return Failed(phases, $"the successor could not take over: {failed.Reason}");
@@ -89,27 +87,38 @@ public static class PredecessorHandoff
     }
 
     /// <summary>
-    /// Retries until the successor listens: SIGQUIT may come before `pingora -u` is started (systemd's ExecReload
-    /// sends it first) or after. A stale socket file refuses connections until the successor replaces it.
+    /// Retries until a trusted successor listens: SIGQUIT may come before `pingora -u` is started (systemd's ExecReload
+    /// sends it first) or after. A stale socket file refuses connections until the successor replaces it, and a
+    /// socket bound there by another user (squatting) is refused and retried too, because the real successor
+    /// replaces it when it starts. Returns the last refused peer when the time ran out after a refusal.
     /// </summary>
-    private static async Task<Socket?> ConnectAsync(ServerConf server, CancellationToken cancel)
+    private static async Task<(Socket? Connection, PeerCredentials Peer, PeerCredentials? Refused)> ConnectAsync(
+        ServerConf server, LifecycleState phases, CancellationToken cancel)
     {
         var endpoint = new UnixDomainSocketEndPoint(server.UpgradeSock);
         var deadline = Stopwatch.StartNew();
         var timeout = TimeSpan.FromSeconds(server.UpgradeConnectTimeoutSeconds);
+        PeerCredentials? refused = null;
         while (true)
         {
             var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
                 await socket.ConnectAsync(endpoint, cancel);
-                return socket;
+                var peer = PeerCredentials.Of(socket);
+                if (peer.IsTrustedBy(PeerCredentials.CurrentUid)) return (socket, peer, refused);
+                // Logged once per squatter, not once per 10 ms retry.
+                if (refused?.Pid != peer.Pid)
+                    phases.Log.Warning("refused {Peer} on {Path}: only this user or root may take the listeners; retrying until a trusted successor listens",
+                        peer, server.UpgradeSock);
+                refused = peer;
+                socket.Dispose();
             }
             catch (SocketException)
             {
                 socket.Dispose();
             }
-            if (deadline.Elapsed >= timeout) return null;
+            if (deadline.Elapsed >= timeout) return (null, default, refused);
             await Task.Delay(RetryInterval, cancel);
         }
     }

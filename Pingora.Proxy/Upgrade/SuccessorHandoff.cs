@@ -73,7 +73,7 @@ public sealed class SuccessorHandoff : IAsyncDisposable
             finally
             {
                 // Disposing a socket bound to a path deletes that path, even if another process bound it since
-                // (PLATFORM.md trap 8): do it now, while the path is still ours, and not at some later exit.
+                // (docs/platform.md, socket 8): do it now, while the path is still ours, and not at some later exit.
                 listener.Dispose();
                 UpgradeSocket.DeleteIfPresent(server.UpgradeSock);
             }
@@ -86,7 +86,7 @@ public sealed class SuccessorHandoff : IAsyncDisposable
             var listeners = header.Addresses.Zip(fds).ToDictionary(p => p.First, p => p.Second);
             phases.Enter(Phase.UpgradeReceived, "{Count} listeners from pid {Pid}: {Addresses}",
                 fds.Length, header.SenderPid, string.Join(", ", header.Addresses));
-            Libc.StopIfTestAsks("upgrade-received"); // a successor killed right after taking the fds
+            ProcessSignals.StopIfTestAsks("upgrade-received"); // a successor killed right after taking the fds
             return new SuccessorHandoff(channel, header.SenderPid, listeners);
         }
         catch (Exception e) when (e is TimeoutException or InvalidDataException or IOException or OperationCanceledException)
@@ -147,7 +147,7 @@ public sealed class SuccessorHandoff : IAsyncDisposable
         try
         {
             await _channel.SendReadyAsync();
-            Libc.StopIfTestAsks("ready-sent");
+            ProcessSignals.StopIfTestAsks("ready-sent");
             return await _channel.ReceiveCommitAsync(timeout) is CommitDecision.Committed;
         }
         catch (IOException)

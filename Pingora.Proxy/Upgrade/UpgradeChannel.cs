@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
 using Pingora.Proxy.Native;
+using Mono.Unix.Native;
 
 namespace Pingora.Proxy.Upgrade;
 
@@ -153,7 +154,7 @@ public sealed class UpgradeChannel : IDisposable
         {
             return new SuccessorEnd.Unwatched(e.Message);
         }
-        if (frame.Fds.Length > 0) Libc.CloseAll(frame.Fds);
+        if (frame.Fds.Length > 0) Fds.CloseAll(frame.Fds);
         return frame.Kind is FrameKind.Released && frame.Body.Length == 0 && frame.Fds.Length == 0
             ? new SuccessorEnd.Released()
             : new SuccessorEnd.Unwatched($"upgrade protocol violation: expected Released, got a frame of kind {(byte)frame.Kind}");
@@ -181,7 +182,7 @@ public sealed class UpgradeChannel : IDisposable
         }
         catch
         {
-            Libc.CloseAll(frame.Fds);
+            Fds.CloseAll(frame.Fds);
             throw;
         }
     }
@@ -314,7 +315,7 @@ public sealed class UpgradeChannel : IDisposable
         }
         catch (Exception e)
         {
-            Libc.CloseAll(fds.ToArray());
+            Fds.CloseAll(fds.ToArray());
             if (_midFrame && e is not EndOfStreamException)
                 _receiveBroken = $"a receive stopped part-way through a frame ({e.GetType().Name}: {e.Message})";
             if (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
@@ -335,7 +336,7 @@ public sealed class UpgradeChannel : IDisposable
             {
                 chunk = await FdPassing.ReceiveAsync(_socket, destination[total..], cancellationToken).ConfigureAwait(false);
             }
-            catch (NativeCallException e) when (e.Errno == Libc.ECONNRESET)
+            catch (NativeCallException e) when (e.Errno == Errno.ECONNRESET)
             {
                 // Linux resets, rather than ends, the stream when the peer closes with bytes it never read, as a
                 // predecessor does when it gave up before the successor's late Ready arrived. Either way: gone.
@@ -352,7 +353,7 @@ public sealed class UpgradeChannel : IDisposable
     private static void RejectFds(Frame frame)
     {
         if (frame.Fds.Length == 0) return;
-        Libc.CloseAll(frame.Fds);
+        Fds.CloseAll(frame.Fds);
         throw Violation($"{frame.Fds.Length} fd(s) arrived with a {frame.Kind} frame, which must carry none; they were closed");
     }
 

@@ -1,5 +1,9 @@
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Mono.Unix.Native;
 using Pingora.Proxy.Daemon;
+using Pingora.Proxy.Files;
 
 namespace Pingora.Proxy.Upgrade;
 
@@ -12,26 +16,38 @@ internal static class UpgradeSocket
     /// <param name="identity">When set, the socket is given to it: a predecessor that dropped to it must connect.</param>
     public static Socket Listen(string path, ServiceIdentity? identity)
     {
-        // A file left by a successor that died, or anything else at that path, would block the bind.
+        SharedDirectory.Check(path, "upgrade_sock");
+        // A file left by a successor that died, a squatter's socket, or anything else at that path would block the bind.
         DeleteIfPresent(path);
-        // Bind under a private name and rename into place once the mode is 0600, so the socket is never
-        // connectable under the public name with looser permissions.
-        var staging = $"{path}.{Environment.ProcessId}.tmp";
-        DeleteIfPresent(staging);
+        // Bind inside a new directory only this process can enter (mkdir never follows a planted name), set mode and
+        // owner there, and rename into place: the socket is never connectable under the public name with looser
+        // permissions, and nobody can swap the entry for a symlink between the bind and the chmod/chown by path.
+        var staging = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "." + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+        var staged = Path.Combine(staging, "s");
+        if (Encoding.UTF8.GetByteCount(staged) > 107)
+            throw new UpgradeException($"cannot listen on upgrade_sock {path}: its directory's path is too long to stage the socket in (at most 95 bytes)");
+        if (Syscall.mkdir(staging, FilePermissions.S_IRWXU) != 0)
+            throw new UpgradeException($"cannot listen on upgrade_sock {path}: mkdir {staging}: {Stdlib.GetLastError()}");
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            socket.Bind(new UnixDomainSocketEndPoint(staging));
-            File.SetUnixFileMode(staging, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            identity?.Own(staging);
+            socket.Bind(new UnixDomainSocketEndPoint(staged));
+            if (Syscall.chmod(staged, FilePermissions.S_IRUSR | FilePermissions.S_IWUSR) != 0)
+                throw new IOException($"chmod: {Stdlib.GetLastError()}");
+            if (identity is not null && ServiceIdentity.IsRoot && Syscall.lchown(staged, identity.Uid, identity.Gid) != 0)
+                throw new IOException($"cannot give it to {identity.User}: {Stdlib.GetLastError()}");
             socket.Listen(4);
-            File.Move(staging, path, overwrite: true);
+            if (Syscall.rename(staged, path) != 0) throw new IOException($"rename: {Stdlib.GetLastError()}");
         }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {
             socket.Dispose();
-            DeleteIfPresent(staging);
             throw new UpgradeException($"cannot listen on upgrade_sock {path}: {e.Message}");
+        }
+        finally
+        {
+            Syscall.unlink(staged);
+            Syscall.rmdir(staging);
         }
         return socket;
     }
