@@ -99,7 +99,8 @@ public abstract partial class PingoraTestBase
 {
     /// <summary>Starts backend A and a daemon with a plain listener (and a TLS one if asked) routing everything to A;
     /// <paramref name="adjust"/> tunes the config (timeouts) before it is written.</summary>
-    protected async Task<RunningProxy> StartProxyAsync(Action<TestConfig>? adjust = null, bool withTls = false)
+    protected async Task<RunningProxy> StartProxyAsync(Action<TestConfig>? adjust = null, bool withTls = false,
+        IReadOnlyDictionary<string, string>? env = null)
     {
         var backend = await StartBackendAsync("A");
         var config = NewConfig();
@@ -108,7 +109,7 @@ public abstract partial class PingoraTestBase
         config.AddRoute("all", "c1", "/{**rest}");
         config.AddCluster("c1", backend);
         adjust?.Invoke(config);
-        var pingora = await StartServingAsync(config);
+        var pingora = await StartServingAsync(config, env);
         return new RunningProxy(config, listener, tls, backend, pingora);
     }
 
