@@ -316,10 +316,14 @@ public class ConfigLoaderValidFileTests
         Assert.That(result.Config.Server.Threads, Is.EqualTo(2));
     }
 
-    [Test]
-    public void SessionAffinity_CustomHeaderIsAccepted()
+    /// <summary>YARP 2.3 ships HashCookie (System.IO.Hashing restores with it), and it is YARP's default policy.</summary>
+    [TestCase("Policy: HashCookie", "HashCookie")]
+    [TestCase("Policy: Cookie", "Cookie")]
+    [TestCase("Policy: CustomHeader", "CustomHeader")]
+    [TestCase("", null)]
+    public void SessionAffinity_EveryPolicyYarpShipsIsAccepted(string policyField, string? policy)
     {
-        const string yaml = """
+        var yaml = $$"""
             listeners:
               - address: 127.0.0.1:8080
             ReverseProxy:
@@ -327,11 +331,11 @@ public class ConfigLoaderValidFileTests
                 r1: { ClusterId: c1, Match: { Path: "/{**all}" } }
               Clusters:
                 c1:
-                  SessionAffinity: { Enabled: true, Policy: CustomHeader, AffinityKeyName: X-Affinity }
+                  SessionAffinity: { Enabled: true, {{policyField}}{{(policyField == "" ? "" : ", ")}}AffinityKeyName: X-Affinity }
                   Destinations: { d1: { Address: "http://127.0.0.1:5000/" } }
             """;
         var result = ConfigLoader.Parse(yaml, "a.yaml");
         Assert.That(result.Ok, Is.True, string.Join("\n", result.Errors));
-        Assert.That(result.Config!.Clusters[0].SessionAffinity!.Policy, Is.EqualTo("CustomHeader"));
+        Assert.That(result.Config!.Clusters[0].SessionAffinity!.Policy, Is.EqualTo(policy));
     }
 }

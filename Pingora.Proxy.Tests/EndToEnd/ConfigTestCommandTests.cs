@@ -55,10 +55,10 @@ public sealed class ConfigTestCommandTests : PingoraTestBase
             c => c.AddRoute("r1", "c1", "/dup/{**rest}"),
             c => c.LineOf("    r1:", occurrence: 2),
             Regex.Escape("ReverseProxy.Routes.r1")));
-        yield return Case(new BadFile("HashCookie session affinity",
-            c => c.Cluster("c1").SessionAffinityPolicy = "HashCookie",
-            c => c.LineOf("Policy: HashCookie"),
-            Regex.Escape("ReverseProxy.Clusters.c1.SessionAffinity.Policy")));
+        yield return Case(new BadFile("unknown session affinity policy (YARP's validator)",
+            c => c.Cluster("c1").SessionAffinityPolicy = "Sticky",
+            c => c.LineOf("    c1:"),
+            Regex.Escape("ReverseProxy.Clusters.c1")));
         yield return Case(new BadFile("listener address without a port",
             c => c.Listeners[0].RawAddress = "\"127.0.0.1\"",
             c => c.LineOf("address: \"127.0.0.1\""),

@@ -125,6 +125,48 @@ public sealed class ReloadTests : PingoraTestBase
             "a listener added by a reload is not bound before an upgrade");
     }
 
+    /// <summary>YARP's RouteConfig.Equals leaves MaxRequestBodySize out, so without the daemon's own change detection a
+    /// SIGHUP that changes only this key logs reload ok and keeps the old limit.</summary>
+    [TestCase(1000L, -1L, TestName = "Sighup_that_only_lifts_a_route_MaxRequestBodySize_applies_it")]
+    [TestCase(null, 1000L, TestName = "Sighup_that_only_adds_a_route_MaxRequestBodySize_applies_it")]
+    public async Task Sighup_that_only_changes_MaxRequestBodySize_applies_it(long? before, long? after)
+    {
+        const int bodyBytes = 4000;
+        var backend = await StartBackendAsync("A");
+        var config = NewConfig();
+        var listener = config.AddListener();
+        config.AddRoute("r1", "c1", "/upload").MaxRequestBodySize = before;
+        config.AddCluster("c1", backend);
+        var pingora = await StartServingAsync(config);
+        var client = NewClient();
+
+        var expectedBefore = Expected(before);
+        Assert.That(await UploadAsync(client, listener, bodyBytes), Is.EqualTo(expectedBefore),
+            $"before the reload (MaxRequestBodySize {before?.ToString() ?? "unset"})\n" + pingora.LastLines());
+
+        config.Route("r1").MaxRequestBodySize = after;
+        config.Write();
+        var cursor = pingora.LineCount;
+        pingora.Signal(Signals.SIGHUP);
+        await pingora.WaitForLineAsync(ReloadOk, Timeouts.Phase, cursor);
+
+        Assert.That(await UploadAsync(client, listener, bodyBytes), Is.EqualTo(Expected(after)),
+            $"after the reload (MaxRequestBodySize {after})\n" + pingora.LastLines());
+        Assert.That(pingora.HasExited, Is.False);
+
+        static System.Net.HttpStatusCode Expected(long? limit) =>
+            limit is { } l && l != -1 && l < bodyBytes ? System.Net.HttpStatusCode.RequestEntityTooLarge : System.Net.HttpStatusCode.OK;
+    }
+
+    private static async Task<System.Net.HttpStatusCode> UploadAsync(HttpClient client, ListenerSpec listener, int bytes)
+    {
+        using var response = await client.PostAsync(listener.Url("/upload"), new ByteArrayContent(new byte[bytes]));
+        var body = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode == System.Net.HttpStatusCode.OK)
+            Assert.That(body, Is.EqualTo(bytes.ToString(System.Globalization.CultureInfo.InvariantCulture)), "the backend got the whole body");
+        return response.StatusCode;
+    }
+
     /// <summary>
     /// The config path turned into a FIFO with no writer: opening it blocks until a writer comes, which is never. A
     /// reload read on the signal loop would hold SIGTERM up forever; a reload that cannot finish must not stop the

@@ -21,6 +21,7 @@ namespace Pingora.Proxy.Tests.Harness;
 /// <item><c>/echo/{**path}</c>: JSON <see cref="EchoResponse"/> of method, path, query, Host and request headers.</item>
 /// <item><c>/slow?ms=N&amp;bytes=M</c>: headers at once, then M pattern bytes spread over N ms.</item>
 /// <item><c>/bytes?n=N</c>: N pattern bytes as fast as the reader takes them.</item>
+/// <item><c>/upload</c>: reads the whole request body and answers with its length in bytes.</item>
 /// </list>
 /// </summary>
 public sealed class TestBackend : IAsyncDisposable
@@ -131,6 +132,8 @@ public sealed class TestBackend : IAsyncDisposable
                 await SlowAsync(context);
             else if (path == "/bytes")
                 await BytesAsync(context);
+            else if (path == "/upload")
+                await UploadAsync(context);
             else
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
         }
@@ -184,6 +187,16 @@ public sealed class TestBackend : IAsyncDisposable
             await WritePatternAsync(context, sent, size);
             sent += size;
         }
+    }
+
+    private static async Task UploadAsync(HttpContext context)
+    {
+        var buffer = new byte[64 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0) total += read;
+        context.Response.ContentType = "text/plain";
+        await context.Response.WriteAsync(total.ToString(CultureInfo.InvariantCulture), context.RequestAborted);
     }
 
     private static async Task BytesAsync(HttpContext context)

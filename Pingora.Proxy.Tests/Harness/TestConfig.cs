@@ -131,6 +131,8 @@ public sealed class TestConfig
         {
             y.Append("    ").Append(r.Id).Append(":\n");
             y.Append("      ClusterId: ").Append(r.ClusterId).Append('\n');
+            if (r.MaxRequestBodySize is { } limit)
+                y.Append("      MaxRequestBodySize: ").Append(limit.ToString(CultureInfo.InvariantCulture)).Append('\n');
             if (r.RawOrder is not null) y.Append("      Order: ").Append(r.RawOrder).Append('\n');
             else if (r.Order is not null) y.Append("      Order: ").Append(r.Order.Value.ToString(CultureInfo.InvariantCulture)).Append('\n');
             y.Append("      Match:\n");
@@ -251,6 +253,8 @@ public sealed class RouteSpec(string id, string clusterId)
     public int? Order { get; set; }
     /// <summary>Raw YAML for Order (a wrong type in a negative test); wins over <see cref="Order"/>.</summary>
     public string? RawOrder { get; set; }
+    /// <summary>YARP's per-route request body limit in bytes; -1 lifts Kestrel's default (30 MB).</summary>
+    public long? MaxRequestBodySize { get; set; }
     /// <summary>Each transform is one YAML mapping, e.g. [("RequestHeader","X-Foo"), ("Set","bar")].</summary>
     public List<KeyValuePair<string, string>[]> Transforms { get; } = [];
 
@@ -266,7 +270,7 @@ public sealed class ClusterSpec(string id)
 {
     public string Id { get; } = id;
     public string? LoadBalancingPolicy { get; set; }
-    /// <summary>When set, session affinity is enabled with this policy (HashCookie must be rejected).</summary>
+    /// <summary>When set, session affinity is enabled with this policy, keyed by <c>.Pingora.Affinity</c>.</summary>
     public string? SessionAffinityPolicy { get; set; }
     public List<(string Id, string Address)> Destinations { get; } = [];
 }

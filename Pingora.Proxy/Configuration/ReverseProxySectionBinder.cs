@@ -12,8 +12,8 @@ internal static class ReverseProxySectionBinder
 {
     /// <summary>
     /// Route keys whose policies run in ASP.NET Core middleware that this daemon does not put in its pipeline.
-    /// YARP would accept them and the policy would silently not apply, so they are refused. OutputCachePolicy is
-    /// not a property of YARP 2.1's RouteConfig at all, which is why these are checked by key, before binding.
+    /// YARP would accept them and the policy would silently not apply, so they are refused, by key and before
+    /// binding, so the message names the missing middleware rather than whatever YARP's validator would say.
     /// </summary>
     private static readonly Dictionary<string, string> MiddlewareRouteKeys = new Dictionary<string, string>
     {

@@ -4,13 +4,10 @@ namespace Pingora.Proxy.Configuration;
 
 /// <summary>
 /// Checks across routes and clusters that YARP itself does not make, or makes only when a request arrives:
-/// unique ids, routes pointing at clusters that exist, and session affinity policies this build can run.
+/// unique ids, routes pointing at clusters that exist, and destination addresses that are absolute http(s) URIs.
 /// </summary>
 internal static class ReverseProxyValidator
 {
-    public const string HashCookieMessage =
-        "HashCookie affinity is not available in this build (it needs System.IO.Hashing); use Cookie or CustomHeader";
-
     public static void Validate(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters, SourceMap sourceMap,
         DiagnosticBag diagnostics)
     {
@@ -22,7 +19,6 @@ internal static class ReverseProxyValidator
         foreach (var route in routes) CheckClusterReference(route, clusterIds, sourceMap, diagnostics);
         foreach (var cluster in clusters)
         {
-            CheckSessionAffinity(cluster, sourceMap, diagnostics);
             CheckDestinationAddresses(cluster, sourceMap, diagnostics);
             if (cluster.Destinations is null or { Count: 0 } && !diagnostics.HasErrorsWithin(ConfigPaths.Cluster(cluster.ClusterId)))
                 diagnostics.Warning(sourceMap.Locate(ConfigPaths.Cluster(cluster.ClusterId)),
@@ -84,21 +80,4 @@ internal static class ReverseProxyValidator
 
     private static bool IsHttpUri(string text) =>
         Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
-
-    private static void CheckSessionAffinity(ClusterConfig cluster, SourceMap sourceMap, DiagnosticBag diagnostics)
-    {
-        if (cluster.SessionAffinity is not { } affinity) return;
-        var policyPath = $"{ConfigPaths.Cluster(cluster.ClusterId)}.{nameof(ClusterConfig.SessionAffinity)}.{nameof(SessionAffinityConfig.Policy)}";
-        if (string.Equals(affinity.Policy, "HashCookie", StringComparison.OrdinalIgnoreCase))
-        {
-            diagnostics.Error(sourceMap.Locate(policyPath), HashCookieMessage);
-        }
-        else if (string.IsNullOrEmpty(affinity.Policy) && affinity.Enabled == true)
-        {
-            // YARP falls back to HashCookie when no policy is named, so the omission fails on the first request.
-            diagnostics.Error(sourceMap.Locate(policyPath),
-                "missing: YARP's default session affinity policy is HashCookie, which is not available in this build " +
-                "(it needs System.IO.Hashing); set Policy to Cookie or CustomHeader");
-        }
-    }
 }

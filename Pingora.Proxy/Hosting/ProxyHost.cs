@@ -54,7 +54,8 @@ public sealed class ProxyHost : IAsyncDisposable
     /// its predecessor's sockets: the build is a good part of its start.
     /// </summary>
     public static ProxyHost Build(PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log) =>
-        new(BuildApp(config, config.Routes, config.Clusters, tracker, status, log), config, tracker, status, log);
+        new(BuildApp(config, ConfigFingerprint.Stamp(config.Routes), ConfigFingerprint.Stamp(config.Clusters), tracker, status, log),
+            config, tracker, status, log);
 
     private static WebApplication BuildApp(PingoraConfig config, IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters,
         ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log)
@@ -171,7 +172,7 @@ public sealed class ProxyHost : IAsyncDisposable
     public async Task RestartAsync(CancellationToken cancellationToken)
     {
         if (_listen is not { } listen) throw new InvalidOperationException("the host never listened");
-        var current = _routes.GetConfig();
+        var current = _routes.GetConfig(); // stamped already (ApplyRoutes, Build)
         var app = BuildApp(_config, current.Routes, current.Clusters, _tracker, _status, _log);
         lock (_stopping) _stopping.Add(_app);
         _app = app;
@@ -181,9 +182,10 @@ public sealed class ProxyHost : IAsyncDisposable
         await app.StartAsync(cancellationToken);
     }
 
-    /// <summary>Swaps routes and clusters atomically; requests in flight finish on the snapshot they started on.</summary>
+    /// <summary>Swaps routes and clusters atomically; requests in flight finish on the snapshot they started on. Every
+    /// changed key applies, including those YARP's change detection misses (see <see cref="ConfigFingerprint"/>).</summary>
     public void ApplyRoutes(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters) =>
-        _routes.Update(routes, clusters);
+        _routes.Update(ConfigFingerprint.Stamp(routes), ConfigFingerprint.Stamp(clusters));
 
     public async ValueTask DisposeAsync()
     {

@@ -77,7 +77,7 @@ ensure_pingora() {
         return
     fi
     PINGORA_BIN=$ARTIFACTS/pingora/pingora
-    if needs_build "$PINGORA_BIN" "$REPO_DIR/Pingora.Proxy" "$REPO_DIR/build" "$REPO_DIR/Directory.Build.props"; then
+    if needs_build "$PINGORA_BIN" "$REPO_DIR/Pingora.Proxy" "$REPO_DIR/Directory.Build.props" "$REPO_DIR/Directory.Packages.props"; then
         log "publishing pingora (Release, self-contained single file, ReadyToRun; about 1.5 min)"
         dotnet publish "$REPO_DIR/Pingora.Proxy/Pingora.Proxy.csproj" -c Release -r linux-x64 -o "$ARTIFACTS/pingora" \
             >"$WORK/publish-pingora.log" 2>&1 || { tail -30 "$WORK/publish-pingora.log" >&2; die "dotnet publish failed"; }
@@ -90,7 +90,7 @@ build_bench_project() {
     local name=$1 out=$ARTIFACTS/bench/$1 exe
     exe=$out/$(sed -n 's:.*<AssemblyName>\(.*\)</AssemblyName>.*:\1:p' "$BENCH_DIR/$name/$name.csproj")
     [[ $exe != "$out/" ]] || exe=$out/$name
-    if needs_build "$exe" "$BENCH_DIR/$name" "$REPO_DIR/build" "$REPO_DIR/Directory.Build.props"; then
+    if needs_build "$exe" "$BENCH_DIR/$name" "$REPO_DIR/Directory.Build.props" "$REPO_DIR/Directory.Packages.props"; then
         log "building bench/$name"
         dotnet publish "$BENCH_DIR/$name/$name.csproj" -c Release -o "$out" >"$WORK/publish-$name.log" 2>&1 ||
             { tail -30 "$WORK/publish-$name.log" >&2; die "dotnet publish bench/$name failed"; }

@@ -15,7 +15,7 @@ available_proxies() {
 proxy_version() {
     case $1 in
         pingora) echo "pingora $("$PINGORA_BIN" -V 2>&1 | head -1 | sed 's/^pingora //') ($PINGORA_BIN)" ;;
-        plainyarp) echo "bench/PlainYarp (YARP 2.1.0, .NET $(dotnet --list-runtimes | sed -n 's/^Microsoft.AspNetCore.App \([0-9.]*\).*/\1/p' | tail -1))" ;;
+        plainyarp) echo "bench/PlainYarp (YARP $(sed -n 's:.*"Yarp.ReverseProxy" Version="\([^"]*\)".*:\1:p' "$REPO_DIR/Directory.Packages.props"), .NET $(dotnet --list-runtimes | sed -n 's/^Microsoft.AspNetCore.App \([0-9.]*\).*/\1/p' | tail -1))" ;;
         nginx) echo "nginx $(nginx -v 2>&1 | sed 's:.*nginx/::'), worker_processes auto" ;;
         haproxy) echo "haproxy $(haproxy -v | head -1 | awk '{ print $3 }'), default nbthread" ;;
     esac
