@@ -22,8 +22,16 @@ public sealed class SystemdUnitTests : PingoraTestBase
 
     private static string UnitPath => Path.Combine(RepoPaths.RepoRoot, "pingora.service");
 
-    [Test]
-    public async Task Start_reload_under_load_and_stop_as_systemd_runs_the_unit_drop_no_request()
+    /// <summary>The unit started as systemd starts it: ExecStartPre, ExecStart to completion, PIDFile read.</summary>
+    private sealed record StartedUnit(SystemdUnit Unit, TestConfig Config, ListenerSpec Listener, Dictionary<string, string> Paths,
+        Dictionary<string, string> Environment, PingoraProcess Main)
+    {
+        /// <summary>Paths with $MAINPID as systemd expands it in ExecReload= lines.</summary>
+        public Dictionary<string, string> WithMainPid() =>
+            new(Paths) { ["$MAINPID"] = Main.Pid.ToString(), ["${MAINPID}"] = Main.Pid.ToString() };
+    }
+
+    private async Task<StartedUnit> StartUnitAsync(Action<TestConfig>? adjust = null)
     {
         var unit = SystemdUnit.Load(UnitPath);
         Assert.That(unit.Single(Service, "Type"), Is.EqualTo("forking"), "this test plays systemd's part for Type=forking");
@@ -38,6 +46,7 @@ public sealed class SystemdUnitTests : PingoraTestBase
         config.UpgradeSock = Map(paths, "/run/pingora/upgrade.sock");
         config.ErrorLog = Map(paths, "/var/log/pingora/error.log");
         config.DaemonWaitForReady = true;
+        adjust?.Invoke(config);
         paths[InstalledConfig] = config.Write();
         var environment = unit.Values(Service, "Environment")
             .SelectMany(line => SystemdUnit.SplitEnvironment(line))
@@ -47,14 +56,20 @@ public sealed class SystemdUnitTests : PingoraTestBase
         await RunAsync(unit.Single(Service, "ExecStart"), paths, environment, "ExecStart");
         var main = AdoptDaemon(ReadPidFile(config), config);
         await main.WaitForPhaseAsync("serving", Timeouts.Phase);
+        return new StartedUnit(unit, config, listener, paths, environment, main);
+    }
 
+    [Test]
+    public async Task Start_reload_under_load_and_stop_as_systemd_runs_the_unit_drop_no_request()
+    {
+        var started = await StartUnitAsync();
+        var (unit, config, listener, _, environment, main) = started;
         var load = StartMixedLoad(listener);
         await WaitForLoadAsync(load, s => s.AnsweredBy(main.Pid) >= AnswersPerStep, "answers from the first main process", main);
 
         var reloads = unit.Values(Service, "ExecReload");
         Assert.That(reloads, Is.Not.Empty, "the unit must define ExecReload=");
-        var mainPidVariable = new Dictionary<string, string>(paths) { ["$MAINPID"] = main.Pid.ToString(), ["${MAINPID}"] = main.Pid.ToString() };
-        foreach (var line in reloads) await RunAsync(line, mainPidVariable, environment, "ExecReload");
+        foreach (var line in reloads) await RunAsync(line, started.WithMainPid(), environment, "ExecReload");
 
         // systemd re-reads PIDFile when the main process exits: by then it must name the new daemon.
         await main.WaitForGoneAsync(Timeouts.AfterConfigured(config.CloseTimeoutSeconds + config.GracePeriodSeconds));
@@ -76,6 +91,49 @@ public sealed class SystemdUnitTests : PingoraTestBase
         await newMain.WaitForGoneAsync(TimeSpan.FromSeconds(double.Parse(unit.Optional(Service, "TimeoutStopSec") ?? "90", CultureInfo.InvariantCulture)));
         AssertPhaseOrder(newMain, "serving", "stop-accepting", "drain", "drained", "exit");
         AssertExitLogged(newMain, 0);
+        Assert.That(File.Exists(config.PidFile), Is.False, "a clean stop removes the pid file");
+        AssertNothingRunning("after the stop");
+    }
+
+    /// <summary>
+    /// `systemctl reload` whose new daemon is killed right after it commits (it stops itself there, the test kills
+    /// it): the old main process takes everything back, so the unit stays active with its main pid, the pid file
+    /// names it whenever systemd reads it, and no request fails; `systemctl stop` then stops it as usual.
+    /// </summary>
+    [Test]
+    public async Task A_reload_whose_new_daemon_dies_after_the_commit_leaves_the_unit_active_with_the_old_main_pid()
+    {
+        var started = await StartUnitAsync(c => c.CloseTimeoutSeconds = 3);
+        var (unit, config, listener, _, environment, main) = started;
+        var reloadEnvironment = new Dictionary<string, string>(environment) { ["PINGORA_TEST_STOP_AT"] = "upgrade-committed" };
+        foreach (var line in unit.Values(Service, "ExecReload")) await RunAsync(line, started.WithMainPid(), reloadEnvironment, "ExecReload");
+
+        var acknowledged = await main.WaitForPhaseAsync("handoff-acknowledged", Timeouts.AfterConfigured(config.UpgradeAckTimeoutSeconds));
+        var doomed = AdoptDaemon(await WaitForPidFileAsync(config, main.Pid, Timeouts.Phase), config);
+        await WaitUntilStoppedAsync(doomed, "upgrade-committed (PINGORA_TEST_STOP_AT)", main);
+        var load = StartMixedLoad(listener);
+        await WaitForLoadAsync(load, s => s.AnsweredBy(main.Pid) >= AnswersPerStep, "answers while the new daemon is stopped", main);
+        doomed.Signal(Signals.SIGKILL);
+        await doomed.WaitForGoneAsync(Timeouts.Phase);
+
+        await main.WaitForPhaseAsync("upgrade-reverted", Timeouts.Phase);
+        var closeTimeoutOver = acknowledged.SeenAt + TimeSpan.FromSeconds(config.CloseTimeoutSeconds + 1);
+        var afterRevert = load.Snapshot().AnsweredBy(main.Pid);
+        await WaitForLoadAsync(load, s => s.AnsweredBy(main.Pid) >= afterRevert + AnswersPerStep && DateTimeOffset.UtcNow > closeTimeoutOver,
+            "answers from the old main process past close_timeout", main);
+        var result = await load.StopAsync();
+        AssertNoFailures(result, main, doomed);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(main.HasExited, Is.False, "the unit's main process lives on\n" + main.LastLines());
+            Assert.That(main.FindPhase("stop-accepting"), Is.Null, main.LastLines());
+            Assert.That(result.Pids.Keys, Is.EquivalentTo(new[] { main.Pid }), result.Summary());
+        }
+        AssertPidFileNames(config, main, "after the revert (systemd's PIDFile= must name the live main process)");
+
+        main.Signal(KillSignal(unit));
+        await main.WaitForGoneAsync(TimeSpan.FromSeconds(double.Parse(unit.Optional(Service, "TimeoutStopSec") ?? "90", CultureInfo.InvariantCulture)));
+        AssertExitLogged(main, 0);
         Assert.That(File.Exists(config.PidFile), Is.False, "a clean stop removes the pid file");
         AssertNothingRunning("after the stop");
     }

@@ -23,7 +23,7 @@ public sealed class UpgradeFailureTests : PingoraTestBase
         // so the kill below lands at exactly that point rather than somewhere racy.
         var doomed = await StartUpgradeAsync(predecessor, proxy.Config, UpgradeOrder.SuccessorFirst,
             new Dictionary<string, string> { ["PINGORA_TEST_STOP_AT"] = "upgrade-received" });
-        await WaitUntilStoppedAsync(doomed, predecessor);
+        await WaitUntilStoppedAsync(doomed, "upgrade-received (PINGORA_TEST_STOP_AT)", predecessor);
         doomed.Signal(Signals.SIGKILL);
         Assert.That(await doomed.WaitForExitAsync(Timeouts.Phase), Is.EqualTo(128 + Signals.SIGKILL));
 

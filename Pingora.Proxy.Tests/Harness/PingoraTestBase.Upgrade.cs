@@ -62,6 +62,22 @@ public abstract partial class PingoraTestBase
         return successor;
     }
 
+    /// <summary>Awaits a process's stop (SIGSTOP, or PINGORA_TEST_STOP_AT at <paramref name="where"/>) by a bounded
+    /// poll of /proc/PID/stat: a stop is not announced on any channel a test can await.</summary>
+    protected static async Task WaitUntilStoppedAsync(PingoraProcess process, string where, params PingoraProcess[] others)
+    {
+        var clock = Stopwatch.StartNew();
+        while (Signals.ProcessState(process.Pid) != 'T')
+        {
+            if (process.HasExited || clock.Elapsed > Timeouts.Startup)
+            {
+                Assert.Fail($"{process.Name} did not stop at {where} within {Timeouts.Startup.TotalSeconds}s; " +
+                            $"state {Signals.ProcessState(process.Pid)?.ToString() ?? "gone"}\n" + Diagnostics([process, .. others]));
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(10));
+        }
+    }
+
     /// <summary>Awaits the predecessor's end after a handoff: it stops accepting after close_timeout_seconds, drains
     /// within grace_period_seconds and exits 0, logging each phase in order.</summary>
     protected async Task AwaitPredecessorExitAsync(PingoraProcess predecessor, TestConfig config)
@@ -83,7 +99,8 @@ public abstract partial class PingoraTestBase
 {
     /// <summary>Starts backend A and a daemon with a plain listener (and a TLS one if asked) routing everything to A;
     /// <paramref name="adjust"/> tunes the config (timeouts) before it is written.</summary>
-    protected async Task<RunningProxy> StartProxyAsync(Action<TestConfig>? adjust = null, bool withTls = false)
+    protected async Task<RunningProxy> StartProxyAsync(Action<TestConfig>? adjust = null, bool withTls = false,
+        IReadOnlyDictionary<string, string>? env = null)
     {
         var backend = await StartBackendAsync("A");
         var config = NewConfig();
@@ -92,7 +109,7 @@ public abstract partial class PingoraTestBase
         config.AddRoute("all", "c1", "/{**rest}");
         config.AddCluster("c1", backend);
         adjust?.Invoke(config);
-        var pingora = await StartServingAsync(config);
+        var pingora = await StartServingAsync(config, env);
         return new RunningProxy(config, listener, tls, backend, pingora);
     }
 

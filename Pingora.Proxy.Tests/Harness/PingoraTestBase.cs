@@ -152,10 +152,10 @@ public abstract partial class PingoraTestBase
         StartPingora(extraArgs.Concat(["-c", config.Path]), env, config.ErrorLog);
 
     /// <summary>Writes the config, starts the daemon and awaits its readiness line, phase=serving.</summary>
-    protected async Task<PingoraProcess> StartServingAsync(TestConfig config)
+    protected async Task<PingoraProcess> StartServingAsync(TestConfig config, IReadOnlyDictionary<string, string>? env = null)
     {
         config.Write();
-        var process = StartPingora(config);
+        var process = StartPingora(config, env);
         await process.WaitForPhaseAsync("serving", Timeouts.Startup);
         return process;
     }

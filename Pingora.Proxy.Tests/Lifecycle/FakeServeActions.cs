@@ -35,14 +35,14 @@ public sealed class FakeServeActions(LifecycleState lifecycle) : IServeActions
     }
 
     /// <summary>Ends the running handoff as the real one does: its last phase, then the outcome.</summary>
-    public void EndHandoff(bool committed)
+    public void EndHandoff(bool committed, Task<SuccessorEnd>? successor = null)
     {
         if (committed) lifecycle.Enter(Phase.HandoffAcknowledged, "fake");
         else lifecycle.Failed(Phase.HandoffFailed, "fake");
         var ending = _handoff;
         _handoff = NewSource<HandoffOutcome>();
         HandoffStarted = NewSource<CancellationToken>();
-        ending.SetResult(new HandoffOutcome(committed));
+        ending.SetResult(new HandoffOutcome(committed, successor));
     }
 
     public void StartHandingOver() => HandingOver.TrySetResult(true);
@@ -59,14 +59,39 @@ public sealed class FakeServeActions(LifecycleState lifecycle) : IServeActions
     /// <summary>When set, a drain lasts until it is aborted, as one with a connection that never ends.</summary>
     public bool DrainUntilAborted { get; set; }
 
-    public Task DrainAsync(string reason, TimeSpan deadline, CancellationToken abort)
+    public Task DrainAsync(string reason, TimeSpan deadline, CancellationToken abort, CancellationToken revert = default)
     {
         lifecycle.Enter(Phase.Drain, "fake");
+        DrainRevertible = revert.CanBeCanceled;
         Drained.TrySetResult((reason, deadline));
         if (!DrainUntilAborted) return Task.CompletedTask;
         var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        abort.Register(() => aborted.SetResult());
+        abort.Register(() => aborted.TrySetResult());
+        revert.Register(() => aborted.TrySetResult());
         return aborted.Task;
+    }
+
+    /// <summary>Whether the last drain was given a cancellable revert token (a handed-over drain).</summary>
+    public bool DrainRevertible { get; private set; }
+
+    public TaskCompletionSource<string> Reverted { get; } = NewSource<string>();
+
+    public Task RevertAsync(string reason)
+    {
+        lifecycle.Enter(Phase.UpgradeReverted, "fake");
+        Reverted.TrySetResult(reason);
+        return Task.CompletedTask;
+    }
+
+    private int _releases;
+
+    /// <summary>How often the loop told this process's predecessor that it ends on purpose.</summary>
+    public int Releases => Volatile.Read(ref _releases);
+
+    public Task ReleasePredecessorAsync()
+    {
+        Interlocked.Increment(ref _releases);
+        return Task.CompletedTask;
     }
 
     public void Exit(int code) => Exited.TrySetResult(code);

@@ -8,7 +8,7 @@ namespace Pingora.Proxy.Tests.Lifecycle;
 /// <summary>The serve loop driven by fake signals, actions and time: every signal's effect, in every phase that
 /// matters, without a process.</summary>
 [TestFixture]
-public sealed class ServeLoopTests
+public sealed partial class ServeLoopTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 

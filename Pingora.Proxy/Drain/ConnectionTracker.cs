@@ -39,6 +39,9 @@ public sealed class ConnectionTracker
     /// <summary>The requests in flight on these connections, which the drain ends cleanly at its deadline.</summary>
     public InFlightRequests Requests { get; } = new();
 
+    /// <summary>An upgrade reverted: this process keeps its clients again.</summary>
+    public void StopDraining() => _draining = false;
+
     public TrackedConnection Open()
     {
         // Atomic like the decrement in Closed, which runs outside the lock: a plain ++ here could lose it.

@@ -20,27 +20,34 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
     /// <param name="webSocketCloseAfter">From the start of the drain, when WebSockets get their close frame if the
     /// deadline's own close is later; null: at the deadline's.</param>
     /// <param name="abort">Cuts the drain short (SIGINT): what is left is aborted at once, as at the deadline.</param>
+    /// <param name="revert">Given after a handoff: the listener fds stay open (only accepting stops), and cancelling
+    /// it ends the drain at once, leaving the host's stop, if begun, to finish the connections it has (the successor
+    /// died and this process serves again). Without it the fds close, and new connections are refused at once.</param>
     public async Task DrainAsync(string reason, TimeSpan deadline, TimeSpan idleTimeout, TimeSpan? webSocketCloseAfter = null,
-        CancellationToken abort = default)
+        CancellationToken abort = default, CancellationToken revert = default)
     {
         var clock = Stopwatch.StartNew();
         tracker.StartDraining();
 
-        // Our descriptors close here. Alone, that refuses new connections at once; after a handoff the successor
-        // still holds the same sockets, so the kernel keeps queueing for it.
-        await registry.CloseAllAsync();
+        // After a handoff the successor holds the same sockets, so the kernel keeps queueing for it either way.
+        if (revert.CanBeCanceled) await registry.StopAcceptingAsync();
+        else await registry.CloseAllAsync();
         phases.Enter(Phase.StopAccepting, "({Reason}) on {Listeners} listeners; {Connections} connections open",
             reason, registry.Listeners.Count, tracker.Active);
+        var reverted = Task.Delay(Timeout.InfiniteTimeSpan, revert);
 
         // Kestrel's stop would close connections between requests while their clients may be sending one; let busy
         // HTTP/1.x clients close after their next response, and fresh connections send their first request. Not into
         // the clean close before the deadline, though: that needs its time too.
         var settle = TimeSpan.FromTicks(Math.Min(idleTimeout.Ticks, (deadline - CloseAllowance(deadline)).Ticks));
-        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, abort));
+        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, abort), reverted);
+        if (revert.IsCancellationRequested) return;
 
         phases.Enter(Phase.Drain, "{Connections} connections open, {Unsettled} of them HTTP/1.x or without a request; deadline {Deadline:0.###} s",
             tracker.Active, tracker.Unsettled, deadline.TotalSeconds);
-        var cut = await StopByDeadlineAsync(clock, deadline, webSocketCloseAfter, abort);
+        var stopping = StopByDeadlineAsync(clock, deadline, webSocketCloseAfter, abort, revert);
+        if (await Task.WhenAny(stopping, reverted) == reverted) return;
+        var cut = await stopping;
         var counts = tracker.Counts;
         phases.Enter(Phase.Drained, "in {Elapsed} ms; connections ended on their own: {Ended}; closed at the deadline: {Closed}; " +
             "cut: {CutByKind}; {Cut} connections cut at the deadline",
@@ -53,14 +60,18 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
     /// Kestrel's abort of what is left. Returns how many connections were still open then (counted before the abort,
     /// since once Kestrel has aborted them none is open).
     /// </summary>
-    private async Task<int> StopByDeadlineAsync(Stopwatch clock, TimeSpan deadline, TimeSpan? webSocketCloseAfter, CancellationToken abort)
+    /// <remarks>After a revert the stop goes on for the old host's connections, but the clean closes are skipped: the
+    /// tracker's requests are then the restarted host's too, and those serve on.</remarks>
+    private async Task<int> StopByDeadlineAsync(Stopwatch clock, TimeSpan deadline, TimeSpan? webSocketCloseAfter, CancellationToken abort,
+        CancellationToken revert)
     {
         using var cut = new CancellationTokenSource();
         var stopping = host.StopAsync(cut.Token);
         var closeAt = deadline - CloseAllowance(deadline);
-        if (webSocketCloseAfter is { } early && early < closeAt && !await EndsBeforeAsync(stopping, clock, early, abort))
+        if (webSocketCloseAfter is { } early && early < closeAt && !await EndsBeforeAsync(stopping, clock, early, abort) &&
+            !revert.IsCancellationRequested)
             await Task.Run(tracker.Requests.CloseWebSockets);
-        if (!await EndsBeforeAsync(stopping, clock, closeAt, abort))
+        if (!await EndsBeforeAsync(stopping, clock, closeAt, abort) && !revert.IsCancellationRequested)
             await Task.Run(tracker.Requests.CloseAll);
         var left = 0;
         if (!await EndsBeforeAsync(stopping, clock, deadline, abort))

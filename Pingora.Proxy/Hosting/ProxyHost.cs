@@ -27,14 +27,26 @@ namespace Pingora.Proxy.Hosting;
 /// </summary>
 public sealed class ProxyHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private readonly InMemoryConfigProvider _routes;
+    private readonly PingoraConfig _config;
     private readonly ConnectionTracker _tracker;
+    private readonly ProcessStatus _status;
+    private readonly Serilog.ILogger _log;
+    // Read once, before privileges are dropped: a restarted host may no longer be able to read the key files.
+    private readonly Dictionary<ListenAddress, X509Certificate2> _certificates = [];
+    // Hosts whose stop began before a revert restarted this one; their connections finish there, disposed at the end.
+    private readonly List<WebApplication> _stopping = [];
+    private WebApplication _app;
+    private InMemoryConfigProvider _routes;
+    private (ListenerRegistry Registry, IReadOnlyList<ListenerConf> Listeners)? _listen;
+    private volatile bool _stopStarted;
 
-    private ProxyHost(WebApplication app, ConnectionTracker tracker)
+    private ProxyHost(WebApplication app, PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log)
     {
         _app = app;
+        _config = config;
         _tracker = tracker;
+        _status = status;
+        _log = log;
         _routes = app.Services.GetRequiredService<InMemoryConfigProvider>();
     }
 
@@ -42,7 +54,12 @@ public sealed class ProxyHost : IAsyncDisposable
     /// Builds everything but the listeners (<see cref="Listen"/>), so that a successor can build while it waits for
     /// its predecessor's sockets: the build is a good part of its start.
     /// </summary>
-    public static ProxyHost Build(PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log)
+    public static ProxyHost Build(PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log) =>
+        new(BuildApp(config, ConfigFingerprint.Stamp(config.Routes), ConfigFingerprint.Stamp(config.Clusters), tracker, status, log),
+            config, tracker, status, log);
+
+    private static WebApplication BuildApp(PingoraConfig config, IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters,
+        ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log)
     {
         // The empty builder reads no appsettings.json and no ASPNETCORE_* variables: the YAML file is the only
         // configuration, so nothing in the environment can add a listener or change a limit behind its back.
@@ -74,13 +91,13 @@ public sealed class ProxyHost : IAsyncDisposable
         });
 
         builder.Services.AddRouting();
-        builder.Services.AddReverseProxy().LoadFromMemory(ConfigFingerprint.Stamp(config.Routes), ConfigFingerprint.Stamp(config.Clusters));
+        builder.Services.AddReverseProxy().LoadFromMemory(routes, clusters);
 
         var app = builder.Build();
         app.UseRequestTracking(tracker);
         app.UseStatusEndpoint(config.Server.StatusPath, status, tracker);
         app.MapReverseProxy();
-        return new ProxyHost(app, tracker);
+        return app;
     }
 
     /// <summary>
@@ -90,25 +107,30 @@ public sealed class ProxyHost : IAsyncDisposable
     /// </summary>
     public void Listen(ListenerRegistry registry, IReadOnlyList<ListenerConf> listeners)
     {
+        _listen = (registry, listeners);
         var kestrel = _app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
         var loggers = _app.Services.GetRequiredService<ILoggerFactory>();
         foreach (var listener in registry.Listeners)
         {
             var conf = listeners.Single(l => l.Address.Equals(listener.Address));
-            kestrel.Listen(new RegistryEndPoint(listener), options => ConfigureListener(options, conf, _tracker, loggers));
+            kestrel.Listen(new RegistryEndPoint(listener), options => ConfigureListener(options, conf, loggers));
         }
     }
 
-    private static void ConfigureListener(ListenOptions options, ListenerConf conf, ConnectionTracker tracker, ILoggerFactory loggers)
+    private void ConfigureListener(ListenOptions options, ListenerConf conf, ILoggerFactory loggers)
     {
         options.Protocols = Protocols(conf);
-        options.UseConnectionTracking(tracker);
+        options.UseConnectionTracking(_tracker);
         // After tracking (a connection counts while it sends its header), before TLS (the header precedes the handshake).
         if (conf.ProxyProtocol) options.UseProxyProtocol(loggers, conf.Address.ToString());
         if (conf.Tls is { } tls)
-            options.UseHttps(LoadCertificate(conf.Address, tls));
+        {
+            if (!_certificates.TryGetValue(conf.Address, out var certificate))
+                _certificates[conf.Address] = certificate = LoadCertificate(conf.Address, tls);
+            options.UseHttps(certificate);
+        }
         if (options.Protocols.HasFlag(HttpProtocols.Http2))
-            options.UseHttp2DrainWake(tracker);
+            options.UseHttp2DrainWake(_tracker);
     }
 
     /// <summary>-t loads the same files, but as whoever ran it, and the files may have changed since.</summary>
@@ -136,12 +158,43 @@ public sealed class ProxyHost : IAsyncDisposable
     /// with Connection: close, HTTP/2 ones get GOAWAY. Completes when the last connection is gone, or aborts what
     /// is left when <paramref name="deadline"/> is cancelled.
     /// </summary>
-    public Task StopAsync(CancellationToken deadline) => _app.StopAsync(deadline);
+    public Task StopAsync(CancellationToken deadline)
+    {
+        _stopStarted = true;
+        return _app.StopAsync(deadline);
+    }
+
+    /// <summary>A stop has begun: Kestrel has unbound its listeners and cannot start again (see <see cref="RestartAsync"/>).</summary>
+    public bool StopStarted => _stopStarted;
+
+    /// <summary>
+    /// After a stop began (a handover's drain that a successor's death reverted): a fresh Kestrel and YARP on the
+    /// same listener sockets, with the routes in force and the certificates already read. The stopping host keeps
+    /// finishing its own connections meanwhile. Connections arriving until the new host accepts wait in the queue.
+    /// </summary>
+    public async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        if (_listen is not { } listen) throw new InvalidOperationException("the host never listened");
+        var current = _routes.GetConfig(); // stamped already (ApplyRoutes, Build)
+        var app = BuildApp(_config, current.Routes, current.Clusters, _tracker, _status, _log);
+        lock (_stopping) _stopping.Add(_app);
+        _app = app;
+        _routes = app.Services.GetRequiredService<InMemoryConfigProvider>();
+        _stopStarted = false;
+        Listen(listen.Registry, listen.Listeners);
+        await app.StartAsync(cancellationToken);
+    }
 
     /// <summary>Swaps routes and clusters atomically; requests in flight finish on the snapshot they started on. Every
     /// changed key applies, including those YARP's change detection misses (see <see cref="ConfigFingerprint"/>).</summary>
     public void ApplyRoutes(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters) =>
         _routes.Update(ConfigFingerprint.Stamp(routes), ConfigFingerprint.Stamp(clusters));
 
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        WebApplication[] stopping;
+        lock (_stopping) stopping = [.. _stopping];
+        foreach (var app in stopping) await app.DisposeAsync();
+        await _app.DisposeAsync();
+    }
 }

@@ -19,8 +19,17 @@ public interface IServeActions
     void Reload();
 
     /// <summary>StopAccepting → Drain → Drained, within <paramref name="deadline"/>, or at once when
-    /// <paramref name="abort"/> is cancelled (SIGINT).</summary>
-    Task DrainAsync(string reason, TimeSpan deadline, CancellationToken abort);
+    /// <paramref name="abort"/> is cancelled (SIGINT). With a cancellable <paramref name="revert"/> (after a handoff)
+    /// the listeners are only paused, and cancelling it ends the drain early for <see cref="RevertAsync"/>.</summary>
+    Task DrainAsync(string reason, TimeSpan deadline, CancellationToken abort, CancellationToken revert = default);
+
+    /// <summary>The committed successor died before this process exited: accept on every listener again (the host
+    /// restarted if its stop had begun), stop asking clients to leave, rewrite the pid file, enter UpgradeReverted.</summary>
+    Task RevertAsync(string reason);
+
+    /// <summary>A successor that ends on purpose tells its predecessor, if it still drains, not to take the
+    /// listeners back. Does nothing in a process that was not started with <c>-u</c>.</summary>
+    Task ReleasePredecessorAsync();
 
     /// <summary>Removes the pid file if it names this process and logs phase=exit.</summary>
     void Exit(int code);

@@ -4,9 +4,10 @@ namespace Pingora.Proxy.Lifecycle;
 /// Where a process is in its life: the one state that the log (<c>phase=name ...</c>, once per step), <c>/status</c>
 /// and the serve loop's decisions all read (see <see cref="LifecycleState"/>). A start runs
 /// Configure → [UpgradeWait → UpgradeReceived] → Listen → Serving → [UpgradeCommitted]; an upgrade of this process
-/// HandoffStarted → HandoffConnected → HandoffSent → HandoffAcknowledged (or HandoffFailed, back to Serving); an end
-/// StopAccepting → Drain → Drained → Exit. Reload, HandoffFailed and UpgradeCommitted are steps that leave the
-/// process serving (<see cref="PhaseNames.After"/>).
+/// HandoffStarted → HandoffConnected → HandoffSent → HandoffAcknowledged (or HandoffFailed, back to Serving), and
+/// UpgradeReverted back to Serving if the successor dies before this process exits; an end StopAccepting → Drain →
+/// Drained → Exit. Reload, HandoffFailed, UpgradeReverted and UpgradeCommitted are steps that leave the process
+/// serving (<see cref="PhaseNames.After"/>).
 /// </summary>
 public enum Phase
 {
@@ -35,6 +36,9 @@ public enum Phase
     HandoffAcknowledged,
     /// <summary>The handoff ended before a commit; this process serves as before and a later SIGQUIT may try again.</summary>
     HandoffFailed,
+    /// <summary>The successor died after the commit, before this process had exited: it accepts on every listener
+    /// again, the pid file names it, and it serves as if the upgrade had never happened.</summary>
+    UpgradeReverted,
     /// <summary>This process's listening descriptors are closed (after a handoff the successor still holds them).</summary>
     StopAccepting,
     /// <summary>Open connections get until the deadline to finish; Kestrel's graceful stop runs.</summary>

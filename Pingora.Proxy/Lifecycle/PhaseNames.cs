@@ -21,13 +21,14 @@ public static class PhaseNames
 
     /// <summary>
     /// The phase a process is in once <paramref name="entered"/> is logged. A step that leaves the process serving
-    /// does not become its state: after "reload" it is wherever it was, after "handoff-failed" and
-    /// "upgrade-committed" it serves, so that observers see one steady "serving" however the process got there.
+    /// does not become its state: after "reload" it is wherever it was, after "handoff-failed",
+    /// "upgrade-reverted" and "upgrade-committed" it serves, so that observers see one steady "serving" however the
+    /// process got there.
     /// </summary>
     public static Phase After(this Phase entered, Phase current) => entered switch
     {
         Phase.Reload => current,
-        Phase.HandoffFailed or Phase.UpgradeCommitted => Phase.Serving,
+        Phase.HandoffFailed or Phase.UpgradeCommitted or Phase.UpgradeReverted => Phase.Serving,
         _ => entered,
     };
 

@@ -4,6 +4,7 @@ using Pingora.Proxy.Daemon;
 using Pingora.Proxy.Drain;
 using Pingora.Proxy.Hosting;
 using Pingora.Proxy.Listeners;
+using Pingora.Proxy.Native;
 using Pingora.Proxy.Upgrade;
 
 namespace Pingora.Proxy.Lifecycle;
@@ -93,7 +94,7 @@ public sealed class ServerRunner : IAsyncDisposable
         }
 
         var actions = new ProcessActions(Server, _registry!, _host, _connections, _pidFile, _status,
-            new ConfigReload(_cli.ConfigPath, _config, _host, _lifecycle));
+            new ConfigReload(_cli.ConfigPath, _config, _host, _lifecycle), predecessor);
         if (predecessor is not null)
         {
             if (!await CompleteUpgradeAsync(predecessor, preparedPidFile, actions)) return 1;
@@ -165,6 +166,7 @@ public sealed class ServerRunner : IAsyncDisposable
         _lifecycle.Enter(Phase.UpgradeCommitted, "pid {Pid} took over from pid {Predecessor}; pid file {PidFile} updated{Released}",
             _status.Pid, predecessor.PredecessorPid, _pidFile.Path,
             released > 0 ? $"; closed {released} inherited listeners this config no longer has" : "");
+        ProcessSignals.StopIfTestAsks("upgrade-committed");
         return true;
     }
 

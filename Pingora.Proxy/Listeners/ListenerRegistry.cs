@@ -52,6 +52,13 @@ public sealed class ListenerRegistry
         return count;
     }
 
+    /// <summary>Stops accepting on every listener but keeps the fds: after a handoff this process may need them back
+    /// (its successor dies before this process has drained), and the kernel queues for whoever accepts.</summary>
+    public Task StopAcceptingAsync() => Task.WhenAll(_listeners.Select(l => l.StopAcceptingAsync()));
+
+    /// <summary>Accepting again on every listener still open; returns how many.</summary>
+    public int ResumeAccepting() => _listeners.Count(l => l.ResumeAccepting() || l.IsAccepting);
+
     public async Task CloseAllAsync()
     {
         await Task.WhenAll(_listeners.Select(l => l.CloseAsync()));

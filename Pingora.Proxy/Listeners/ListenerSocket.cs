@@ -13,8 +13,10 @@ public enum ListenerOrigin { Bound, Adopted }
 /// </summary>
 public sealed class ListenerSocket
 {
-    private readonly CancellationTokenSource _stopAccepting = new();
     private readonly object _gate = new();
+    // Replaced on resume: a paused socket (a handover's drain) may be resumed when the successor dies.
+    private CancellationTokenSource _stopAccepting = new();
+    private TaskCompletionSource<bool> _resumed = NewResumed();
     private int _pendingAccepts;
     private TaskCompletionSource? _acceptsEnded;
     private int _closed;
@@ -34,18 +36,58 @@ public sealed class ListenerSocket
     /// <summary>The only .NET view of this fd. Never dispose it while accepts may be pending.</summary>
     public Socket Wrapper { get; }
 
-    /// <summary>Cancelled once the daemon stops accepting here; accept loops end on it.</summary>
-    public CancellationToken StopAcceptingToken => _stopAccepting.Token;
-    public bool IsAccepting => !_stopAccepting.IsCancellationRequested;
+    /// <summary>Cancelled once the daemon stops (or pauses) accepting here; a pending accept ends on it.</summary>
+    public CancellationToken StopAcceptingToken
+    {
+        get { lock (_gate) return _stopAccepting.Token; }
+    }
 
-    public void StopAccepting() => _stopAccepting.Cancel();
+    public bool IsAccepting
+    {
+        get { lock (_gate) return !_stopAccepting.IsCancellationRequested; }
+    }
+
+    public void StopAccepting()
+    {
+        CancellationTokenSource stop;
+        lock (_gate) stop = _stopAccepting;
+        stop.Cancel(); // outside the lock: it runs the pending accept's cancellation inline
+    }
+
+    /// <summary>
+    /// Accepting again after <see cref="StopAcceptingAsync"/>, as long as the fd is open: the listening socket never
+    /// went away, and connections that arrived meanwhile wait in its queue. False when closed, or not stopped.
+    /// </summary>
+    public bool ResumeAccepting()
+    {
+        TaskCompletionSource<bool> resumed;
+        lock (_gate)
+        {
+            if (_closed != 0 || !_stopAccepting.IsCancellationRequested) return false;
+            _stopAccepting = new CancellationTokenSource();
+            resumed = _resumed;
+            _resumed = NewResumed();
+        }
+        resumed.TrySetResult(true);
+        return true;
+    }
+
+    /// <summary>True once accepting resumes (at once if it never stopped), false once the fd is closed.</summary>
+    public Task<bool> WhenAcceptingAsync()
+    {
+        lock (_gate)
+        {
+            if (_closed != 0) return Task.FromResult(false);
+            return _stopAccepting.IsCancellationRequested ? _resumed.Task : Task.FromResult(true);
+        }
+    }
 
     /// <summary>Brackets one accept call, so that closing can wait until none is pending.</summary>
     public bool TryBeginAccept()
     {
         lock (_gate)
         {
-            if (!IsAccepting) return false;
+            if (_stopAccepting.IsCancellationRequested) return false;
             _pendingAccepts++;
             return true;
         }
@@ -59,7 +101,8 @@ public sealed class ListenerSocket
         }
     }
 
-    /// <summary>Stops accepting and completes once no accept is pending on this socket.</summary>
+    /// <summary>Stops accepting and completes once no accept is pending on this socket. The fd stays open, so the
+    /// kernel keeps queueing connections: <see cref="ResumeAccepting"/> takes them, or another process does.</summary>
     public Task StopAcceptingAsync()
     {
         StopAccepting();
@@ -71,6 +114,8 @@ public sealed class ListenerSocket
         }
     }
 
+    private static TaskCompletionSource<bool> NewResumed() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>
     /// Stops accepting, waits for pending accepts to end, and closes this process's descriptor. The listening socket
     /// itself lives on while another process holds it (a successor keeps the kernel's accept queue); with no other
@@ -79,7 +124,14 @@ public sealed class ListenerSocket
     public async Task CloseAsync()
     {
         await StopAcceptingAsync();
-        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        TaskCompletionSource<bool> resumed;
+        lock (_gate)
+        {
+            if (_closed != 0) return;
+            _closed = 1;
+            resumed = _resumed;
+        }
+        resumed.TrySetResult(false);
         Wrapper.Dispose(); // non-owning: unregisters from the socket engine, never shuts down, lingers or closes
         Syscall.close(Fd);
     }

@@ -21,20 +21,31 @@ internal sealed class RegistryConnectionListener(RegistryEndPoint endpoint, Sock
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
     {
         var listener = endpoint.Listener;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _unbound.Token, listener.StopAcceptingToken);
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _unbound.Token);
         while (true)
         {
             // Out of descriptors: wait here, with the connections in the kernel's queue, until some are free.
-            try { await gate.WhenOpen(stop.Token); }
+            try { await gate.WhenOpen(ended.Token); }
             catch (OperationCanceledException) { return null; }
-            if (!listener.TryBeginAccept()) return null; // stopped: Kestrel ends this accept loop
+            if (!listener.TryBeginAccept())
+            {
+                // Stopped: wait here rather than end Kestrel's accept loop, which cannot be restarted, so that a
+                // handover's drain can resume accepting when the successor dies. Unbinding or closing ends the wait.
+                if (!await WhenAcceptingAsync(listener, ended.Token)) return null;
+                continue;
+            }
             try
             {
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(ended.Token, listener.StopAcceptingToken);
                 // Always async: a blocking accept would make any later close destroy the shared queue (docs/platform.md, socket 2).
                 var socket = await listener.Wrapper.AcceptAsync(stop.Token);
                 socket.NoDelay = true;
                 gate.Accepted(listener.Address.ToString(), listener.Fd);
                 return connections.Create(socket);
+            }
+            catch (OperationCanceledException) when (!ended.IsCancellationRequested)
+            {
+                // Stopped accepting: back to the top, to wait for a resume.
             }
             catch (OperationCanceledException)
             {
@@ -54,13 +65,25 @@ internal sealed class RegistryConnectionListener(RegistryEndPoint endpoint, Sock
             {
                 // Anything else: keep the loop alive (Kestrel stops accepting for good on an exception) without spinning.
                 log.LogWarning("accept on {Address} failed: {Error}; retrying", listener.Address, e.Message);
-                try { await Task.Delay(TimeSpan.FromMilliseconds(50), stop.Token); }
+                try { await Task.Delay(TimeSpan.FromMilliseconds(50), ended.Token); }
                 catch (OperationCanceledException) { return null; }
             }
             finally
             {
                 listener.EndAccept();
             }
+        }
+    }
+
+    private static async Task<bool> WhenAcceptingAsync(ListenerSocket listener, CancellationToken ended)
+    {
+        try
+        {
+            return await listener.WhenAcceptingAsync().WaitAsync(ended);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

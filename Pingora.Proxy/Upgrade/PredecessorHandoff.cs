@@ -7,8 +7,9 @@ using Pingora.Proxy.Native;
 
 namespace Pingora.Proxy.Upgrade;
 
-/// <summary>How a handoff ended, for the serve loop.</summary>
-public sealed record HandoffOutcome(bool Committed);
+/// <summary>How a handoff ended, for the serve loop. A committed one comes with the watch of the successor
+/// (<see cref="SuccessorWatch"/>), which ends when the successor releases this process or dies.</summary>
+public sealed record HandoffOutcome(bool Committed, Task<SuccessorEnd>? Successor = null);
 
 /// <summary>
 /// The running process's side of an upgrade, on SIGQUIT: reach the successor on upgrade_sock, check who it is, send
@@ -30,29 +31,22 @@ public static class PredecessorHandoff
                 return Failed(phases, refused is null
                     ? $"no successor listening on {server.UpgradeSock} within {server.UpgradeConnectTimeoutSeconds:0.###} s (start it with pingora -u)"
                     : $"refused to hand over listeners to {refused}: only this user or root may take them; no other successor on {server.UpgradeSock} within {server.UpgradeConnectTimeoutSeconds:0.###} s");
-            using var _ = connection;
             phases.Enter(Phase.HandoffConnected, "to pid {Pid} on {Path} after {Elapsed} ms", peer.Pid, server.UpgradeSock, clock.ElapsedMilliseconds);
+            ProcessSignals.StopIfTestAsks("handoff-connected");
 
-            using var channel = new UpgradeChannel(connection);
-            var listeners = registry.Listeners;
-            await channel.SendListenersAsync(HandoffHeader.ForCurrentProcess(listeners.Select(l => l.Address)),
-                listeners.Select(l => l.Fd).ToArray());
-            phases.Enter(Phase.HandoffSent, "{Count} listeners to pid {Pid} after {Elapsed} ms", listeners.Count, peer.Pid, clock.ElapsedMilliseconds);
-
-            var reply = await channel.ReceiveReplyAsync(TimeSpan.FromSeconds(server.UpgradeAckTimeoutSeconds), cancel);
-            switch (reply)
+            // Closed on every way out but the commit: then the watch of the successor keeps it (closing it earlier
+            // is the abort the successor sees).
+            var channel = new UpgradeChannel(connection);
+            var committed = false;
+            try
             {
-                case SuccessorReply.Ready:
-                    await channel.SendCommitAsync(cancel);
-                    phases.Enter(Phase.HandoffAcknowledged, "pid {Pid} serves; committed after {Elapsed} ms; accepting {Close:0.###} s more, then draining",
-                        peer.Pid, clock.ElapsedMilliseconds, server.CloseTimeoutSeconds);
-                    return new HandoffOutcome(true);
-                case SuccessorReply.Failed failed:
-                    return Failed(phases, $"the successor could not take over: {failed.Reason}");
-                case SuccessorReply.PeerClosed:
-                    return Failed(phases, "the successor closed the connection before reporting that it serves (it exited or was killed)");
-                default:
-                    return Failed(phases, $"the successor did not report that it serves within {server.UpgradeAckTimeoutSeconds:0.###} s");
+                var outcome = await HandOverAsync(server, registry, phases, channel, peer, clock, cancel);
+                committed = outcome.Committed;
+                return outcome;
+            }
+            finally
+            {
+                if (!committed) channel.Dispose();
             }
         }
         catch (OperationCanceledException)
@@ -62,6 +56,33 @@ public static class PredecessorHandoff
         catch (Exception e) when (e is IOException or SocketException)
         {
             return Failed(phases, e.Message);
+        }
+    }
+
+    private static async Task<HandoffOutcome> HandOverAsync(ServerConf server, ListenerRegistry registry, LifecycleState phases,
+        UpgradeChannel channel, PeerCredentials peer, Stopwatch clock, CancellationToken cancel)
+    {
+        var listeners = registry.Listeners;
+        await channel.SendListenersAsync(HandoffHeader.ForCurrentProcess(listeners.Select(l => l.Address)),
+            listeners.Select(l => l.Fd).ToArray());
+        phases.Enter(Phase.HandoffSent, "{Count} listeners to pid {Pid} after {Elapsed} ms", listeners.Count, peer.Pid, clock.ElapsedMilliseconds);
+        ProcessSignals.StopIfTestAsks("handoff-sent");
+
+        var reply = await channel.ReceiveReplyAsync(TimeSpan.FromSeconds(server.UpgradeAckTimeoutSeconds), cancel);
+        switch (reply)
+        {
+            case SuccessorReply.Ready:
+                await channel.SendCommitAsync(cancel);
+                phases.Enter(Phase.HandoffAcknowledged, "pid {Pid} serves; committed after {Elapsed} ms; accepting {Close:0.###} s more, then draining",
+                    peer.Pid, clock.ElapsedMilliseconds, server.CloseTimeoutSeconds);
+                ProcessSignals.StopIfTestAsks("handoff-acknowledged");
+                return new HandoffOutcome(true, SuccessorWatch.RunAsync(channel, server, CancellationToken.None));
+            case SuccessorReply.Failed failed:
+                return Failed(phases, $"the successor could not take over: {failed.Reason}");
+            case SuccessorReply.PeerClosed:
+                return Failed(phases, "the successor closed the connection before reporting that it serves (it exited or was killed)");
+            default:
+                return Failed(phases, $"the successor did not report that it serves within {server.UpgradeAckTimeoutSeconds:0.###} s");
         }
     }
 

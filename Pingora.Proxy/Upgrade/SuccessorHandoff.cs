@@ -14,6 +14,7 @@ namespace Pingora.Proxy.Upgrade;
 public sealed class SuccessorHandoff : IAsyncDisposable
 {
     private readonly UpgradeChannel _channel;
+    private int _released;
 
     private SuccessorHandoff(UpgradeChannel channel, int predecessorPid, IReadOnlyDictionary<ListenAddress, int> listeners)
     {
@@ -146,11 +147,30 @@ public sealed class SuccessorHandoff : IAsyncDisposable
         try
         {
             await _channel.SendReadyAsync();
+            ProcessSignals.StopIfTestAsks("ready-sent");
             return await _channel.ReceiveCommitAsync(timeout) is CommitDecision.Committed;
         }
         catch (IOException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// After the commit, once this process ends on purpose (SIGTERM, SIGINT, its own upgrade committed): tells the
+    /// predecessor, if it still drains, not to take the listeners back. Without this, the connection closing at exit
+    /// looks the same as this process dying. Once only; never fails.
+    /// </summary>
+    public async Task ReleaseAsync()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0) return;
+        try
+        {
+            await _channel.SendReleasedAsync();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The predecessor has exited already: nobody to release.
         }
     }
 

@@ -12,7 +12,10 @@ namespace Pingora.Proxy.Upgrade;
 ///   predecessor -> successor   Listeners(header, fds)
 ///   successor   -> predecessor Ready | Failed(reason)
 ///   predecessor -> successor   Commit            (or it closes the connection: abort)
+///   successor   -> predecessor Released          (it ends on purpose; or the connection closes: it died)
 /// </code>
+/// After the commit both keep the connection open for as long as they live: the kernel closes it when the successor
+/// dies, however it dies, which is how the predecessor knows to take its listeners back (see <see cref="ReceiveReleaseAsync"/>).
 /// Each message is a frame: a u32 big-endian length counting the kind byte and the body, a 1-byte kind, the body.
 /// Only the Listeners frame carries fds, attached to its first byte.
 /// </summary>
@@ -39,6 +42,7 @@ public sealed class UpgradeChannel : IDisposable
         Ready = 2,
         Failed = 3,
         Commit = 4,
+        Released = 5,
     }
 
     private readonly record struct Frame(FrameKind Kind, byte[] Body, int[] Fds);
@@ -126,6 +130,36 @@ public sealed class UpgradeChannel : IDisposable
     public Task SendCommitAsync(CancellationToken cancellationToken = default) =>
         SendFrameAsync(FrameKind.Commit, ReadOnlyMemory<byte>.Empty, cancellationToken);
 
+    /// <summary>
+    /// After the commit: waits for the successor to release this process (<see cref="SuccessorEnd.Released"/>: it
+    /// ends on purpose), or for the connection to close without that (<see cref="SuccessorEnd.Died"/>). A stopped or
+    /// hung successor keeps the connection open, so it is never taken for a dead one.
+    /// </summary>
+    public async Task<SuccessorEnd> ReceiveReleaseAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        Frame frame;
+        try
+        {
+            frame = await ReceiveFrameAsync(timeout, "Released", cancellationToken).ConfigureAwait(false);
+        }
+        catch (EndOfStreamException)
+        {
+            return new SuccessorEnd.Died();
+        }
+        catch (TimeoutException)
+        {
+            return new SuccessorEnd.Unwatched($"it was watched for {timeout.TotalSeconds:0.###} s");
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            return new SuccessorEnd.Unwatched(e.Message);
+        }
+        if (frame.Fds.Length > 0) Fds.CloseAll(frame.Fds);
+        return frame.Kind is FrameKind.Released && frame.Body.Length == 0 && frame.Fds.Length == 0
+            ? new SuccessorEnd.Released()
+            : new SuccessorEnd.Unwatched($"upgrade protocol violation: expected Released, got a frame of kind {(byte)frame.Kind}");
+    }
+
     // ---- successor side ----
 
     /// <summary>
@@ -156,6 +190,11 @@ public sealed class UpgradeChannel : IDisposable
     /// <summary>Tells the predecessor that this process now accepts on every listener it received.</summary>
     public Task SendReadyAsync(CancellationToken cancellationToken = default) =>
         SendFrameAsync(FrameKind.Ready, ReadOnlyMemory<byte>.Empty, cancellationToken);
+
+    /// <summary>After the commit: tells the predecessor that this process ends on purpose (SIGTERM, SIGINT, or its own
+    /// upgrade committed), so that it does not take the listeners back when the connection closes.</summary>
+    public Task SendReleasedAsync(CancellationToken cancellationToken = default) =>
+        SendFrameAsync(FrameKind.Released, ReadOnlyMemory<byte>.Empty, cancellationToken);
 
     /// <summary>Tells the predecessor that this process cannot take over, and why (cut to <see cref="MaxReasonLength"/>).</summary>
     public Task SendFailedAsync(string reason, CancellationToken cancellationToken = default)
