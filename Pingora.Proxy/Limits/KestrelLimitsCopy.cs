@@ -1,5 +1,6 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Pingora.Proxy.Configuration;
 
 namespace Pingora.Proxy.Limits;
 
@@ -32,9 +33,7 @@ public static class KestrelLimitsCopy
         _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "",
     };
 
+    // The binder's own shapes (BindableTypes): the same properties it sets, and no reflection the trimmer cannot see.
     private static IEnumerable<PropertyInfo> Properties(Type type) =>
-        type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.GetIndexParameters().Length == 0 && p.GetMethod is { IsPublic: true })
-            .Where(p => p.SetMethod is { IsPublic: true } || p.PropertyType.IsClass)
-            .OrderBy(p => p.Name, StringComparer.Ordinal);
+        BindableTypes.ObjectOf(type)!.Properties.Values.OrderBy(p => p.Name, StringComparer.Ordinal);
 }
