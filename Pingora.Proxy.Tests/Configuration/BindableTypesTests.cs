@@ -42,6 +42,10 @@ public class BindableTypesTests
             {
                 foreach (var property in shape.Properties.Values) Walk(property.PropertyType, $"{type.Name}.{property.Name}");
             }
+            else if (BindableTypes.ConstructorOf(type) is { } constructor)
+            {
+                foreach (var parameter in constructor.GetParameters()) Walk(parameter.ParameterType, $"{type.Name}({parameter.Name})");
+            }
             else missing.Add($"{type} (at {via})");
         }
     }

@@ -64,6 +64,14 @@ public sealed class ConfigTestCommandTests : PingoraTestBase
             c => c.LineOf("address: \"127.0.0.1\""),
             // Sequence elements: accept either spelling of index 0 in a dotted path.
             @"listeners(\[0\]|\.0)\.address"));
+        yield return Case(new BadFile("Kestrel limit Kestrel would refuse",
+            c => c.ExtraTopLevelLines.AddRange(["Kestrel:", "  Limits:", "    MaxRequestBodySize: -1"]),
+            c => c.LineOf("MaxRequestBodySize: -1"),
+            Regex.Escape("Kestrel.Limits.MaxRequestBodySize")));
+        yield return Case(new BadFile("Kestrel data rate with a grace period of 1 s",
+            c => c.ExtraTopLevelLines.AddRange(["Kestrel:", "  Limits:", "    MinResponseDataRate: { BytesPerSecond: 240, GracePeriod: \"00:00:01\" }"]),
+            c => c.LineOf("MinResponseDataRate:"),
+            Regex.Escape("Kestrel.Limits.MinResponseDataRate")));
 
         static TestCaseData Case(BadFile bad) => new TestCaseData(bad).SetArgDisplayNames(bad.Name);
     }
@@ -133,6 +141,27 @@ public sealed class ConfigTestCommandTests : PingoraTestBase
             Assert.That(run.Stderr, Does.Match(warning), () => Report(config, run));
             Assert.That(run.Stdout, Does.Contain($"pingora: configuration file {config.Path} test is successful"), () => Report(config, run));
             Assert.That(run.Stderr, Does.Not.Contain("pingora: error:"), () => Report(config, run));
+        }
+    }
+
+    [Test]
+    public async Task Plain_http1_and_http2_passes_with_a_warning_that_it_serves_HTTP1_only()
+    {
+        var config = NewConfig();
+        config.AddListener(protocols: ["http1", "http2"]);
+        config.AddRoute("r1", "c1", "/{**rest}");
+        config.AddCluster("c1", "http://127.0.0.1:9/");
+        config.Write();
+        var warning = new Regex(
+            $@"^pingora: warning: {Regex.Escape(config.Path)}:{config.LineOf("protocols:")}:\d+: listeners\[0\]\.protocols: .*HTTP/1\.1 only.*\[http2\] alone",
+            RegexOptions.Multiline);
+
+        var run = await RunToExitAsync("-t", "-c", config.Path);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(run.ExitCode, Is.Zero, () => Report(config, run));
+            Assert.That(run.Stderr, Does.Match(warning), () => Report(config, run));
         }
     }
 

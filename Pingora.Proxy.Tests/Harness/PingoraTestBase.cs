@@ -1,3 +1,4 @@
+using System.Net;
 using System.Globalization;
 using System.Net.Http;
 using NUnit.Framework;
@@ -99,9 +100,9 @@ public abstract partial class PingoraTestBase
         return certificate;
     }
 
-    protected async Task<TestBackend> StartBackendAsync(string name)
+    protected async Task<TestBackend> StartBackendAsync(string name, IPAddress? address = null, int port = 0)
     {
-        var backend = await TestBackend.StartAsync(name);
+        var backend = await TestBackend.StartAsync(name, listenAddress: address, port: port);
         _backends.Add(backend);
         return backend;
     }

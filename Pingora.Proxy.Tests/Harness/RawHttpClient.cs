@@ -80,6 +80,18 @@ public static class RawHttpClient
         }
     }
 
+    /// <summary>
+    /// Writes <paramref name="request"/> as given (oversized headers, a body, a request left incomplete on purpose)
+    /// on a connection the caller owns, then reads one response: the daemon's own refusals (431, 413, 408) come back
+    /// this way, and a keep-alive connection can be held open across calls.
+    /// </summary>
+    public static async Task<RawHttpResponse> SendAsync(Stream stream, string request, CancellationToken cancellationToken)
+    {
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request), cancellationToken);
+        await stream.FlushAsync(cancellationToken);
+        return await ReadResponseAsync(new BufferedReader(stream), cancellationToken);
+    }
+
     private static async Task AuthenticateAsync(SslStream ssl, TestCertificate tls, CancellationToken cancellationToken)
     {
         try

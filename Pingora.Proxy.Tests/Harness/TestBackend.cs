@@ -62,7 +62,10 @@ public sealed class TestBackend : IAsyncDisposable
 
     /// <param name="name">Reported in x-backend and in the echo body.</param>
     /// <param name="certificate">When given, the backend serves HTTPS (HTTP/1.1 and HTTP/2) with it.</param>
-    public static async Task<TestBackend> StartAsync(string name, X509Certificate2? certificate = null)
+    /// <param name="listenAddress">Where to listen; 127.0.0.1 unless given (a DNS test puts a second backend on ::1).</param>
+    /// <param name="port">0 for an ephemeral port; a DNS test gives the first backend's port to the second.</param>
+    public static async Task<TestBackend> StartAsync(string name, X509Certificate2? certificate = null,
+        IPAddress? listenAddress = null, int port = 0)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
@@ -75,7 +78,7 @@ public sealed class TestBackend : IAsyncDisposable
         {
             // The linger test reads a multi-megabyte body slowly on purpose; the backend must not abort it.
             kestrel.Limits.MinResponseDataRate = null;
-            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            kestrel.Listen(listenAddress ?? IPAddress.Loopback, port, listen =>
             {
                 if (certificate is null) return;
                 listen.Protocols = HttpProtocols.Http1AndHttp2;

@@ -2,6 +2,8 @@ using System.Collections;
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Pingora.Proxy.Limits;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Pingora.Proxy.Configuration;
@@ -27,6 +29,7 @@ internal static class BindableTypes
     private static readonly ConcurrentDictionary<Type, Func<IList>> Lists = new();
     private static readonly ConcurrentDictionary<Type, Func<IList, Array>> Arrays = new();
     private static readonly ConcurrentDictionary<Type, Func<IDictionary>> Dictionaries = new();
+    private static readonly ConcurrentDictionary<Type, ConstructorInfo> Constructors = new();
 
     static BindableTypes()
     {
@@ -35,6 +38,12 @@ internal static class BindableTypes
         Object<ListenerConf>();
         Object<TlsConf>();
         ListOf<ListenerConf>();
+        // Kestrel's limits, bound onto Kestrel's own classes (see KestrelConf).
+        Object<KestrelConf>();
+        Object<KestrelServerLimits>();
+        Object<Http2Limits>();
+        Object<Http3Limits>();
+        Constructed<MinDataRate>();
         // YARP's routes.
         Object<RouteConfig>();
         Object<RouteMatch>();
@@ -62,9 +71,12 @@ internal static class BindableTypes
 
     /// <summary>The root types; everything reachable from their properties must be registered.</summary>
     public static IReadOnlyList<Type> Roots { get; } =
-        [typeof(ServerConf), typeof(IReadOnlyList<ListenerConf>), typeof(RouteConfig), typeof(ClusterConfig)];
+        [typeof(ServerConf), typeof(IReadOnlyList<ListenerConf>), typeof(RouteConfig), typeof(ClusterConfig), typeof(KestrelConf)];
 
     public static ObjectShape? ObjectOf(Type type) => Objects.GetValueOrDefault(type);
+
+    /// <summary>A type made only through its one public constructor, each parameter a key (Kestrel's MinDataRate).</summary>
+    public static ConstructorInfo? ConstructorOf(Type type) => Constructors.GetValueOrDefault(type);
 
     public static IList? NewList(Type elementType) => Lists.TryGetValue(elementType, out var create) ? create() : null;
 
@@ -78,13 +90,21 @@ internal static class BindableTypes
         var byKey = new Dictionary<string, PropertyInfo>(StringComparer.Ordinal);
         foreach (var property in typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            if (property.SetMethod is not { IsPublic: true } || property.GetIndexParameters().Length > 0) continue;
+            if (property.GetIndexParameters().Length > 0) continue;
+            // A get-only property holding an object (Kestrel's Limits.Http2) is bound into the instance it holds.
+            if (property.SetMethod is not { IsPublic: true } && !IsNestedObject(property.PropertyType)) continue;
             // Two properties one key could reach would make binding depend on declaration order.
             if (!byKey.TryAdd(KeyNames.Normalize(property.Name), property))
                 throw new InvalidOperationException($"{typeof(T)}.{property.Name} collides with another property once case and underscores are ignored");
         }
         Objects[typeof(T)] = new ObjectShape(static () => new T(), byKey);
     }
+
+    private static bool IsNestedObject(Type type) =>
+        type.IsClass && type != typeof(string) && !typeof(IEnumerable).IsAssignableFrom(type);
+
+    internal static void Constructed<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] T>() =>
+        Constructors[typeof(T)] = typeof(T).GetConstructors().Single();
 
     internal static void ListOf<T>() => Lists[typeof(T)] = static () => new List<T>();
 

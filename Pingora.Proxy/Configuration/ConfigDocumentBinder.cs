@@ -1,3 +1,4 @@
+using Pingora.Proxy.Limits;
 using Pingora.Proxy.Listeners;
 using YamlDotNet.RepresentationModel;
 using Yarp.ReverseProxy.Configuration;
@@ -31,16 +32,17 @@ internal static class ConfigDocumentBinder
         {
             diagnostics.Error(new SourceLocation(1, 1, ListenersKey),
                 "the file is empty; it needs at least a listeners section, or the daemon has nothing to serve");
-            return new PingoraConfig { FilePath = filePath, Server = new ServerConf(), Listeners = [], Routes = [], Clusters = [] };
+            return new PingoraConfig { FilePath = filePath, Server = new ServerConf(), Listeners = [], Routes = [], Clusters = [], Kestrel = new KestrelConf() };
         }
         sourceMap.RecordRoot(root);
 
-        YamlScalarNode? listenersKey = null, proxyKey = null;
+        YamlScalarNode? listenersKey = null, proxyKey = null, kestrelKey = null;
         foreach (var (keyNode, valueNode) in root.Children)
         {
             if (keyNode is not YamlScalarNode { Value: { } key } scalarKey) continue; // the binder reports odd keys
             if (KeyNames.Same(key, ListenersKey)) TakeSection(ref listenersKey, scalarKey, diagnostics);
             else if (KeyNames.Same(key, ConfigPaths.ReverseProxy)) TakeSection(ref proxyKey, scalarKey, diagnostics);
+            else if (KeyNames.Same(key, KestrelSectionBinder.SectionKey)) TakeSection(ref kestrelKey, scalarKey, diagnostics);
             else if (PingoraKeysWithoutEffect.Contains(KeyNames.Normalize(key)))
                 diagnostics.Warning(SourceLocation.At(keyNode.Start, NodePath.Root.Key(key)),
                     $"Pingora key '{key}' has no effect in pingora (.NET)");
@@ -48,12 +50,14 @@ internal static class ConfigDocumentBinder
 
         var server = binder.BindObject<ServerConf>(root, NodePath.Root,
             key => KeyNames.Same(key, ListenersKey) || KeyNames.Same(key, ConfigPaths.ReverseProxy)
+                   || KeyNames.Same(key, KestrelSectionBinder.SectionKey)
                    || PingoraKeysWithoutEffect.Contains(KeyNames.Normalize(key)),
-            [ListenersKey, ConfigPaths.ReverseProxy]);
+            [ListenersKey, ConfigPaths.ReverseProxy, KestrelSectionBinder.SectionKey]);
         var listeners = BindListeners(root, listenersKey, binder, diagnostics);
         var (routes, clusters) = proxyKey is null
             ? ([], [])
             : ReverseProxySectionBinder.Bind(proxyKey, root.Children[proxyKey], binder, diagnostics);
+        var kestrel = KestrelSectionBinder.Bind(kestrelKey, root, binder);
 
         return new PingoraConfig
         {
@@ -62,6 +66,7 @@ internal static class ConfigDocumentBinder
             Listeners = listeners,
             Routes = routes,
             Clusters = clusters,
+            Kestrel = kestrel,
         };
     }
 

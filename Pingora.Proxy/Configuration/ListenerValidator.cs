@@ -56,5 +56,11 @@ internal static class ListenerValidator
             if (protocols[i] is { } protocol && !IsKnownProtocol(protocol))
                 diagnostics.Error(sourceMap.Locate($"{path}[{i}]"), $"unknown protocol '{protocol}'; use http1 or http2");
         }
+        // Kestrel accepts this and logs "HTTP/2 is not enabled" at run time: without TLS (no ALPN) it cannot tell
+        // an h2c preface from HTTP/1.1 on one port, so it serves HTTP/1.1 only.
+        if (listener.Tls is null && protocols.Any(p => KeyNames.Same(p ?? "", "http1")) && protocols.Any(p => KeyNames.Same(p ?? "", "http2")))
+            diagnostics.Warning(sourceMap.Locate(path),
+                "without tls, [http1, http2] serves HTTP/1.1 only (Kestrel needs TLS with ALPN to offer both on one port); "
+                + "use [http2] alone for h2c (HTTP/2 with prior knowledge), or add tls");
     }
 }

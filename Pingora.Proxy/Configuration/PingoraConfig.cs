@@ -1,3 +1,4 @@
+using Pingora.Proxy.Limits;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Pingora.Proxy.Configuration;
@@ -10,4 +11,6 @@ public sealed class PingoraConfig
     public required IReadOnlyList<ListenerConf> Listeners { get; init; }
     public required IReadOnlyList<RouteConfig> Routes { get; init; }
     public required IReadOnlyList<ClusterConfig> Clusters { get; init; }
+    /// <summary>The <c>Kestrel</c> section: Kestrel's server limits, Kestrel's defaults where the file is silent.</summary>
+    public KestrelConf Kestrel { get; init; } = new();
 }

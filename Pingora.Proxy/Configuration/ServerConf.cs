@@ -38,4 +38,6 @@ public sealed class ServerConf
     /// clients reconnect (to the successor) early. Unset: at the deadline, as every other connection.
     /// </summary>
     public double? WebsocketCloseAfterSeconds { get; set; }
+    /// <summary>Above 0: destinations with a host name are resolved by DNS and re-resolved every this many seconds.</summary>
+    public double DnsRefreshSeconds { get; set; }
 }

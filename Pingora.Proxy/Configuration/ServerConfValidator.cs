@@ -11,9 +11,11 @@ internal static class ServerConfValidator
     // a larger timeout would pass here and then throw in the middle of an upgrade or shutdown.
     private const double MaxSeconds = (uint.MaxValue - 1) / 1000.0;
 
-    // Zero is meaningful for these: exit (or close WebSockets) without waiting for in-flight requests.
+    // Zero is meaningful for these: exit (or close WebSockets) without waiting for in-flight requests; no DNS
+    // destination resolver.
     private static readonly HashSet<string> ZeroAllowed =
-        [nameof(ServerConf.GracePeriodSeconds), nameof(ServerConf.GracefulShutdownTimeoutSeconds), nameof(ServerConf.WebsocketCloseAfterSeconds)];
+        [nameof(ServerConf.GracePeriodSeconds), nameof(ServerConf.GracefulShutdownTimeoutSeconds),
+         nameof(ServerConf.WebsocketCloseAfterSeconds), nameof(ServerConf.DnsRefreshSeconds)];
 
     public static void Validate(ServerConf server, SourceMap sourceMap, DiagnosticBag diagnostics)
     {

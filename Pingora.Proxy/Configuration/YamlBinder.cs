@@ -104,9 +104,45 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
             }
             seen[property] = (key, keyNode.Start);
             sourceMap.Record(childPath, keyNode, valueNode);
-            if (TryBind(valueNode, property.PropertyType, _nullability.Create(property), childPath, out var value))
-                property.SetValue(target, value);
+            if (property.SetMethod is not { IsPublic: true })
+                BindIntoExisting(valueNode, property.GetValue(target), childPath);
+            else if (TryBind(valueNode, property.PropertyType, _nullability.Create(property), childPath, out var value))
+                SetChecked(property, target, value, valueNode, childPath);
         }
+    }
+
+    /// <summary>
+    /// A get-only property holding an object, as Kestrel's <c>Limits.Http2</c>: its keys are bound into the instance
+    /// the owner already has, so what the file leaves out keeps the owner's default.
+    /// </summary>
+    private void BindIntoExisting(YamlNode node, object? existing, NodePath path)
+    {
+        if (node is YamlMappingNode map && existing is not null) BindInto(map, existing, path, null, null);
+        else if (!IsNull(node)) Fail(node, path, $"expected a mapping, got {Describe(node)}");
+    }
+
+    /// <summary>
+    /// Sets a property whose setter may refuse the value (Kestrel's limits check their range there): the setter's
+    /// own rule becomes the error at the key, so the file is held to exactly what the server would accept.
+    /// </summary>
+    private void SetChecked(PropertyInfo property, object target, object? value, YamlNode node, NodePath path)
+    {
+        try
+        {
+            property.SetValue(target, value);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is ArgumentException refused)
+        {
+            Fail(node, path, $"{Describe(node)} refused: {FirstLine(refused.Message)}");
+        }
+    }
+
+    // ArgumentException appends " (Parameter 'value')", and ArgumentOutOfRangeException the value on a line of its own.
+    private static string FirstLine(string message)
+    {
+        var line = message.Split('\n', 2)[0];
+        var parameter = line.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        return (parameter < 0 ? line : line[..parameter]).Trim();
     }
 
     public void WarnUnknownKey(YamlNode keyNode, NodePath path, string key, IEnumerable<string> propertyNames,
@@ -149,12 +185,68 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
                 Fail(node, path, $"expected a mapping, got {Describe(node)}");
                 return false;
             }
+            if (BindableTypes.ConstructorOf(target) is { } constructor) return TryBindConstructor(map, constructor, path, out value);
             value = ShapeOf(target).Create();
             BindInto(map, value, path, null, null);
             return true;
         }
         throw new NotSupportedException($"{target} is not a type the configuration binder supports");
     }
+
+    /// <summary>
+    /// A type built only through its constructor, as Kestrel's <c>MinDataRate(bytesPerSecond, gracePeriod)</c>: each
+    /// parameter is a key named as the parameter (<c>BytesPerSecond</c>), all required, and the constructor's own
+    /// argument checks become errors at the mapping.
+    /// </summary>
+    private bool TryBindConstructor(YamlMappingNode map, ConstructorInfo constructor, NodePath path, out object? value)
+    {
+        value = null;
+        var parameters = constructor.GetParameters();
+        var byKey = parameters.ToDictionary(p => KeyNames.Normalize(p.Name!), p => p, StringComparer.Ordinal);
+        var args = new object?[parameters.Length];
+        var given = new bool[parameters.Length];
+        var ok = true;
+        foreach (var (keyNode, valueNode) in map.Children)
+        {
+            if (!TryKeyText(keyNode, path, out var key)) { ok = false; continue; }
+            if (!byKey.TryGetValue(KeyNames.Normalize(key), out var parameter))
+            {
+                Fail(keyNode, path.Key(key), $"unknown key '{key}'; expected {string.Join(" and ", parameters.Select(p => PascalCase(p.Name!)))}");
+                ok = false;
+                continue;
+            }
+            var childPath = path.Property(PascalCase(parameter.Name!), key);
+            if (given[parameter.Position])
+            {
+                Fail(keyNode, childPath, $"duplicate key: '{key}'");
+                ok = false;
+                continue;
+            }
+            given[parameter.Position] = true;
+            sourceMap.Record(childPath, keyNode, valueNode);
+            if (TryBind(valueNode, parameter.ParameterType, _nullability.Create(parameter), childPath, out var arg))
+                args[parameter.Position] = arg;
+            else ok = false;
+        }
+        foreach (var missing in parameters.Where(p => !given[p.Position]))
+        {
+            Fail(map, path, $"missing: {PascalCase(missing.Name!)} (this mapping needs {string.Join(" and ", parameters.Select(p => PascalCase(p.Name!)))})");
+            ok = false;
+        }
+        if (!ok) return false;
+        try
+        {
+            value = constructor.Invoke(args);
+            return true;
+        }
+        catch (TargetInvocationException e) when (e.InnerException is ArgumentException refused)
+        {
+            Fail(map, path, $"refused: {FirstLine(refused.Message)}");
+            return false;
+        }
+    }
+
+    private static string PascalCase(string name) => char.ToUpperInvariant(name[0]) + name[1..];
 
     private bool TryBindScalar(YamlNode node, Type type, NodePath path, out object? value)
     {

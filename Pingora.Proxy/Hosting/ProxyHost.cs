@@ -14,6 +14,7 @@ using Pingora.Proxy.Descriptors;
 using Pingora.Proxy.Drain;
 using Pingora.Proxy.Files;
 using Pingora.Proxy.Http2Drain;
+using Pingora.Proxy.Limits;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
 using Pingora.Proxy.ProxyProtocol;
@@ -76,7 +77,11 @@ public sealed class ProxyHost : IAsyncDisposable
         builder.Services.AddSingleton(new DescriptorReserve());
         builder.Services.AddSingleton(tracker);
         builder.Services.AddSingleton<AcceptGate>();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            KestrelLimitsCopy.CopyInto(config.Kestrel.Limits, kestrel.Limits);
+        });
 
         // YARP protects session-affinity cookies with Data Protection. Its default key ring lives in $HOME, which a
         // daemon should not write to (and cannot after dropping privileges), so choose explicitly. The repository,
@@ -91,7 +96,12 @@ public sealed class ProxyHost : IAsyncDisposable
         });
 
         builder.Services.AddRouting();
-        builder.Services.AddReverseProxy().LoadFromMemory(routes, clusters);
+        var proxy = builder.Services.AddReverseProxy().LoadFromMemory(routes, clusters);
+        // Each destination's host name becomes one destination per address, looked up again every period; YARP
+        // then swaps the cluster's destinations as it does on a reload. Off by default: SocketsHttpHandler resolves
+        // per connection, and the resolver renames every destination ("d1" becomes "d1[127.0.0.1]").
+        if (config.Server.DnsRefreshSeconds > 0)
+            proxy.AddDnsDestinationResolver(o => o.RefreshPeriod = TimeSpan.FromSeconds(config.Server.DnsRefreshSeconds));
 
         var app = builder.Build();
         app.UseRequestTracking(tracker);

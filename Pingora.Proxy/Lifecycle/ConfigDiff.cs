@@ -1,8 +1,12 @@
 using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Limits;
 
 namespace Pingora.Proxy.Lifecycle;
 
-/// <summary>What a reload cannot apply in place: server keys and listeners take effect only through an upgrade.</summary>
+/// <summary>
+/// What a reload cannot apply in place: server keys, listeners and Kestrel's limits (Kestrel reads them once, at
+/// start) take effect only through an upgrade.
+/// </summary>
 public static class ConfigDiff
 {
     public static IReadOnlyList<string> NeedingUpgrade(PingoraConfig running, PingoraConfig reloaded)
@@ -13,6 +17,8 @@ public static class ConfigDiff
             .ToList();
         if (!running.Listeners.Select(Describe).SequenceEqual(reloaded.Listeners.Select(Describe)))
             changed.Add("listeners");
+        if (KestrelLimitsCopy.Describe(running.Kestrel.Limits) != KestrelLimitsCopy.Describe(reloaded.Kestrel.Limits))
+            changed.Add("Kestrel.Limits");
         return changed;
     }
 
