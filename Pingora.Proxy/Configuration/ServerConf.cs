@@ -33,4 +33,6 @@ public sealed class ServerConf
     public double UpgradeAckTimeoutSeconds { get; set; } = 30;
     public string? SessionAffinityKeysDir { get; set; }
     public double DrainIdleTimeoutSeconds { get; set; } = 2;
+    public string? AccessLog { get; set; }
+    public string AccessLogFormat { get; set; } = "combined";
 }

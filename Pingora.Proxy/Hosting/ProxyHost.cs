@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Pingora.Proxy.AccessLog;
 using Pingora.Proxy.Configuration;
 using Pingora.Proxy.Descriptors;
 using Pingora.Proxy.Drain;
@@ -41,7 +42,8 @@ public sealed class ProxyHost : IAsyncDisposable
     /// Builds everything but the listeners (<see cref="Listen"/>), so that a successor can build while it waits for
     /// its predecessor's sockets: the build is a good part of its start.
     /// </summary>
-    public static ProxyHost Build(PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log)
+    public static ProxyHost Build(PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log,
+        AccessLogFile? accessLog = null)
     {
         // The empty builder reads no appsettings.json and no ASPNETCORE_* variables: the YAML file is the only
         // configuration, so nothing in the environment can add a listener or change a limit behind its back.
@@ -72,10 +74,12 @@ public sealed class ProxyHost : IAsyncDisposable
             o.XmlEncryptor = new NullXmlEncryptor(); // in memory only: nothing to protect the keys from at rest
         });
 
+        builder.Services.AddAccessLog(config.Server, accessLog);
         builder.Services.AddRouting();
         builder.Services.AddReverseProxy().LoadFromMemory(ConfigFingerprint.Stamp(config.Routes), ConfigFingerprint.Stamp(config.Clusters));
 
         var app = builder.Build();
+        app.UseAccessLog(); // first: it sees every response, pingora's own and 404s included
         app.UseRequestTracking(tracker);
         app.UseStatusEndpoint(config.Server.StatusPath, status, tracker);
         app.MapReverseProxy();

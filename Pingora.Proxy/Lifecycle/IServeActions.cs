@@ -22,6 +22,9 @@ public interface IServeActions
     /// <paramref name="abort"/> is cancelled (SIGINT).</summary>
     Task DrainAsync(string reason, TimeSpan deadline, CancellationToken abort);
 
+    /// <summary>SIGUSR1: reopens error_log and access_log by path; a failure is logged and the old files stay.</summary>
+    void ReopenLogs();
+
     /// <summary>Removes the pid file if it names this process and logs phase=exit.</summary>
     void Exit(int code);
 }

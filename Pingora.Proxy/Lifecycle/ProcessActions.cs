@@ -3,13 +3,14 @@ using Pingora.Proxy.Daemon;
 using Pingora.Proxy.Drain;
 using Pingora.Proxy.Hosting;
 using Pingora.Proxy.Listeners;
+using Pingora.Proxy.Logging;
 using Pingora.Proxy.Upgrade;
 
 namespace Pingora.Proxy.Lifecycle;
 
 /// <summary>The serve loop's actions on a real process: its listeners, host, connections and pid file.</summary>
 public sealed class ProcessActions(ServerConf server, ListenerRegistry registry, ProxyHost host, ConnectionTracker connections,
-    PidFile pidFile, ProcessStatus status, ConfigReload reload) : IServeActions
+    PidFile pidFile, ProcessStatus status, ConfigReload reload, LogFiles logs) : IServeActions
 {
     private LifecycleState Lifecycle => status.Lifecycle;
 
@@ -23,6 +24,8 @@ public sealed class ProcessActions(ServerConf server, ListenerRegistry registry,
     public Task DrainAsync(string reason, TimeSpan deadline, CancellationToken abort) =>
         new Drainer(registry, connections, host, Lifecycle)
             .DrainAsync(reason, deadline, TimeSpan.FromSeconds(server.DrainIdleTimeoutSeconds), abort);
+
+    public void ReopenLogs() => logs.Reopen();
 
     public void Exit(int code)
     {

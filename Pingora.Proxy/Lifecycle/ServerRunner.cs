@@ -4,6 +4,7 @@ using Pingora.Proxy.Daemon;
 using Pingora.Proxy.Drain;
 using Pingora.Proxy.Hosting;
 using Pingora.Proxy.Listeners;
+using Pingora.Proxy.Logging;
 using Pingora.Proxy.Upgrade;
 
 namespace Pingora.Proxy.Lifecycle;
@@ -23,12 +24,14 @@ public sealed class ServerRunner : IAsyncDisposable
     private readonly PidFile _pidFile;
     private readonly ServiceIdentity? _identity;
     private readonly DaemonChild? _daemon;
+    private readonly LogFiles _logs;
     private ListenerRegistry? _registry;
     private ProxyHost? _host;
 
     public ServerRunner(CommandLine cli, PingoraConfig config, LifecycleState lifecycle, ISignalSource signals,
-        ServiceIdentity? identity, DaemonChild? daemon)
+        ServiceIdentity? identity, DaemonChild? daemon, LogFiles logs)
     {
+        _logs = logs;
         _cli = cli;
         _identity = identity;
         _daemon = daemon;
@@ -49,7 +52,7 @@ public sealed class ServerRunner : IAsyncDisposable
 
         // The host needs no socket: it builds on another core while a successor waits for its predecessor's sockets,
         // which takes a good part off the upgrade's critical path.
-        var building = Task.Run(() => ProxyHost.Build(_config, _connections, _status, Log));
+        var building = Task.Run(() => ProxyHost.Build(_config, _connections, _status, Log, _logs.AccessLog));
         SuccessorHandoff? predecessor = null;
         try
         {
@@ -93,7 +96,7 @@ public sealed class ServerRunner : IAsyncDisposable
         }
 
         var actions = new ProcessActions(Server, _registry!, _host, _connections, _pidFile, _status,
-            new ConfigReload(_cli.ConfigPath, _config, _host, _lifecycle));
+            new ConfigReload(_cli.ConfigPath, _config, _host, _lifecycle), _logs);
         if (predecessor is not null)
         {
             if (!await CompleteUpgradeAsync(predecessor, preparedPidFile, actions)) return 1;
