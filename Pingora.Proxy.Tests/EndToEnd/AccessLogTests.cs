@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -34,30 +33,6 @@ public sealed partial class AccessLogTests : PingoraTestBase
         return (config, backend, dead);
     }
 
-    /// <summary>Follows the file until it holds <paramref name="count"/> lines (a response can reach the client just
-    /// before its line is written), bounded.</summary>
-    private static async Task<List<string>> LinesAsync(string path, int count, PingoraProcess process)
-    {
-        var lines = new ConcurrentQueue<string>();
-        var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using (new LogFileFollower(path, () => null, line =>
-        {
-            lines.Enqueue(line);
-            if (lines.Count >= count) enough.TrySetResult();
-        }))
-        {
-            try
-            {
-                await enough.Task.WaitAsync(Timeouts.Phase);
-            }
-            catch (TimeoutException)
-            {
-                Assert.Fail($"{path}: {lines.Count} of {count} lines:\n{string.Join('\n', lines)}\n{process.LastLines()}");
-            }
-        }
-        return lines.ToList();
-    }
-
     private async Task<(PingoraProcess Pingora, string RequestId, string DeadUpstream)> ServeFourRequestsAsync(string? format)
     {
         var (config, _, dead) = await ConfigAsync(format);
@@ -84,7 +59,7 @@ public sealed partial class AccessLogTests : PingoraTestBase
     public async Task Combined_lines_for_a_proxied_200_a_404_a_502_and_the_status_endpoint()
     {
         var (pingora, requestId, dead) = await ServeFourRequestsAsync(format: null);
-        var lines = await LinesAsync(Path.Combine(TempDir, "access.log"), 4, pingora);
+        var lines = await LogFileFollower.WaitForLinesAsync(Path.Combine(TempDir, "access.log"), 4, pingora);
         Assert.That(lines, Has.Count.EqualTo(4));
         var m = lines.Select(l => CombinedLine().Match(l)).ToList();
         Assert.That(m.Select(x => x.Success), Is.All.True, string.Join('\n', lines));
@@ -114,7 +89,7 @@ public sealed partial class AccessLogTests : PingoraTestBase
     public async Task Json_lines_for_a_proxied_200_a_404_a_502_and_the_status_endpoint()
     {
         var (pingora, requestId, dead) = await ServeFourRequestsAsync("json");
-        var lines = await LinesAsync(Path.Combine(TempDir, "access.log"), 4, pingora);
+        var lines = await LogFileFollower.WaitForLinesAsync(Path.Combine(TempDir, "access.log"), 4, pingora);
         var json = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
         using (Assert.EnterMultipleScope())
         {
@@ -157,7 +132,7 @@ public sealed partial class AccessLogTests : PingoraTestBase
         using var response = await client.SendAsync(request);
         var echo = JsonSerializer.Deserialize<EchoResponse>(await response.Content.ReadAsStringAsync())!;
         Assert.That(echo.Header("X-Request-Id"), Is.EqualTo("4bf92f3577b34da6a3ce929d0e0e4736"));
-        var line = (await LinesAsync(config.AccessLog!, 1, pingora))[0];
+        var line = (await LogFileFollower.WaitForLinesAsync(config.AccessLog!, 1, pingora))[0];
         Assert.That(JsonDocument.Parse(line).RootElement.GetProperty("request_id").GetString(), Is.EqualTo("4bf92f3577b34da6a3ce929d0e0e4736"));
     }
 
@@ -171,7 +146,7 @@ public sealed partial class AccessLogTests : PingoraTestBase
         var url = config.Listeners[0].Url("/echo/r");
         const int before = 20, after = 30;
         for (var i = 0; i < before; i++) (await client.GetAsync(url)).EnsureSuccessStatusCode();
-        await LinesAsync(config.AccessLog!, before, pingora);
+        await LogFileFollower.WaitForLinesAsync(config.AccessLog!, before, pingora);
 
         File.Move(config.AccessLog!, config.AccessLog + ".1");
         File.Move(config.ErrorLog, config.ErrorLog + ".1");
@@ -179,7 +154,7 @@ public sealed partial class AccessLogTests : PingoraTestBase
         pingora.Signal(Signals.SIGUSR1);
         await pingora.WaitForLineAsync("SIGUSR1: log files reopened", Timeouts.Phase, from);
         for (var i = 0; i < after; i++) (await client.GetAsync(url)).EnsureSuccessStatusCode();
-        var fresh = await LinesAsync(config.AccessLog!, after, pingora);
+        var fresh = await LogFileFollower.WaitForLinesAsync(config.AccessLog!, after, pingora);
 
         Assert.That(Signals.Exists(pingora.Pid), Is.True, "SIGUSR1 does not end the process");
         Assert.That(File.ReadAllLines(config.AccessLog + ".1"), Has.Length.EqualTo(before));
@@ -202,7 +177,7 @@ public sealed partial class AccessLogTests : PingoraTestBase
         var result = await load.StopAsync();
         AssertNoFailures(result, predecessor, successor);
 
-        var lines = await LinesAsync(proxy.Config.AccessLog!, (int)result.Successes, successor);
+        var lines = await LogFileFollower.WaitForLinesAsync(proxy.Config.AccessLog!, (int)result.Successes, successor);
         Assert.That(lines, Has.Count.EqualTo(result.Successes), result.Summary());
         Assert.That(lines, Has.All.Match(CombinedLine()), "no line torn or interleaved");
     }
