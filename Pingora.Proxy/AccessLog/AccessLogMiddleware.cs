@@ -25,6 +25,8 @@ internal sealed class AccessLogMiddleware(RequestDelegate next, AccessLogWriter?
             return;
         }
         var record = new AccessLogRecord(Stopwatch.GetTimestamp(), id);
+        // Kestrel's own token, taken before request tracking (Drain/) puts its feature in front and disposes it.
+        var aborted = context.RequestAborted;
         context.Features.Set(record);
         var body = new CountingResponseBody(context.Features.Get<IHttpResponseBodyFeature>()!);
         context.Features.Set<IHttpResponseBodyFeature>(body);
@@ -41,15 +43,15 @@ internal sealed class AccessLogMiddleware(RequestDelegate next, AccessLogWriter?
         finally
         {
             context.Features.Set(body.Inner);
-            writer.Write(Entry(context, record, body.Bytes, failed));
+            writer.Write(Entry(context, record, body.Bytes, failed, aborted.IsCancellationRequested));
         }
     }
 
-    private static AccessLogEntry Entry(HttpContext context, AccessLogRecord record, long bytes, bool failed)
+    private static AccessLogEntry Entry(HttpContext context, AccessLogRecord record, long bytes, bool failed, bool aborted)
     {
         var end = Stopwatch.GetTimestamp();
         var request = context.Request;
-        var status = context.RequestAborted.IsCancellationRequested ? ClientClosedRequest
+        var status = aborted ? ClientClosedRequest
             : failed && !context.Response.HasStarted ? StatusCodes.Status500InternalServerError
             : context.Response.StatusCode;
         var proxy = context.Features.Get<IReverseProxyFeature>();
