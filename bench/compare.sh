@@ -17,7 +17,8 @@ usage: bench/compare.sh [options]
   --duration S       measured seconds per cell (default 30)
   --warmup S         unmeasured seconds of the same load first, per cell (default 5)
   --rounds N         rounds of A B C D per workload (default 2); figures are medians over rounds
-  --proxies "..."    among pingora plainyarp nginx haproxy (default: those installed)
+  --proxies "..."    among pingora plainyarp nginx haproxy (default: those installed), and pingora-accesslog
+                     (pingora with access_log on: --proxies "pingora pingora-accesslog" is the access log's A/B)
   --workloads "..."  among keepalive newconn h2 (default: all three)
   --install          apt-get install wrk nghttp2-client nginx haproxy first (needs root)
 environment: PINGORA_BIN (else artifacts/pingora/pingora, published when missing or older than the sources),

@@ -8,7 +8,7 @@ usage() {
 Usage: deploy/install.sh [--prefix DIR] [--binary PATH]
 
 Installs the pingora binary at PREFIX/usr/local/bin/pingora, PREFIX/etc/pingora.conf from conf.example.yaml (only
-if absent), the unit at PREFIX/etc/systemd/system/pingora.service, and with PREFIX / also the system user pingora,
+if absent), the unit at PREFIX/etc/systemd/system/pingora.service, PREFIX/etc/logrotate.d/pingora, and with PREFIX / also the system user pingora,
 then enables and starts the service when systemd runs.
 
   --prefix DIR    install under DIR instead of / (no user, no systemctl; the unit's paths point into DIR)
@@ -23,6 +23,7 @@ adapted_config() {
     sed -e 's|^pid_file: .*|pid_file: /run/pingora/pingora.pid|' \
         -e 's|^upgrade_sock: .*|upgrade_sock: /run/pingora/upgrade.sock|' \
         -e 's|^# error_log: .*|error_log: /var/log/pingora/error.log|' \
+        -e 's|^# access_log: .*|access_log: /var/log/pingora/access.log|' \
         -e 's|^daemon: false$|&\n# pingora -d returns only once the daemon serves (or fails): systemd reads the pid file then.\ndaemon_wait_for_ready: true|' \
         "$REPO/conf.example.yaml"
 }
@@ -35,7 +36,8 @@ install_config() {
     adapted_config > "$WORK/pingora.conf"
     local key
     for key in 'pid_file: /run/pingora/pingora.pid' 'upgrade_sock: /run/pingora/upgrade.sock' \
-               'error_log: /var/log/pingora/error.log' 'daemon_wait_for_ready: true'; do
+               'error_log: /var/log/pingora/error.log' 'access_log: /var/log/pingora/access.log' \
+               'daemon_wait_for_ready: true'; do
         grep -qx "$key" "$WORK/pingora.conf" || die "conf.example.yaml changed: could not set '$key'"
     done
     install_file "$WORK/pingora.conf" "$CONF" 644
@@ -68,6 +70,8 @@ install_file "$binary" "$BIN" 755
 install_config
 if is_system_install; then install_user; fi
 install_unit
+# Rotation of /var/log/pingora: logrotate renames, then SIGUSR1 (see the file).
+install_file "$REPO/deploy/pingora.logrotate" "$ROOT/etc/logrotate.d/pingora" 644
 check_config
 
 if is_system_install && systemd_runs; then

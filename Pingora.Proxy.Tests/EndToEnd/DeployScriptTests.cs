@@ -30,7 +30,7 @@ public sealed class DeployScriptTests : PingoraTestBase
         Assert.That(config, Is.SupersetOf(new[]
         {
             "pid_file: /run/pingora/pingora.pid", "upgrade_sock: /run/pingora/upgrade.sock",
-            "error_log: /var/log/pingora/error.log", "daemon_wait_for_ready: true",
+            "error_log: /var/log/pingora/error.log", "access_log: /var/log/pingora/access.log", "daemon_wait_for_ready: true",
         }), "the example, adapted to the unit's directories and readiness");
         var check = StartProcess(InstalledBinary, ["-t", "-c", InstalledConfig]);
         Assert.That(await check.WaitForExitAsync(Timeouts.Startup), Is.Zero, check.LastLines());
@@ -40,6 +40,8 @@ public sealed class DeployScriptTests : PingoraTestBase
         if (SystemdAnalyze is not null) await AssertUnitVerifiesAsync(InstalledUnit);
         else await TestContext.Out.WriteLineAsync("systemd-analyze is not installed: the installed unit was not verified");
         Assert.That(first.Stdout, Does.Contain("not started"), "no systemctl under a prefix");
+        Assert.That(await File.ReadAllTextAsync(Path.Combine(Prefix, "etc/logrotate.d/pingora")),
+            Is.EqualTo(await File.ReadAllTextAsync(Path.Combine(RepoPaths.RepoRoot, "deploy/pingora.logrotate"))), "the logrotate file is installed");
 
         // The operator edits the config; a second run must keep the edit and touch nothing else either.
         await File.AppendAllTextAsync(InstalledConfig, "# edited by the operator\n");

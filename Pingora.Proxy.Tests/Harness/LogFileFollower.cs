@@ -34,6 +34,30 @@ internal sealed partial class LogFileFollower : IAsyncDisposable
         _loop = Task.Run(LoopAsync);
     }
 
+    /// <summary>Follows <paramref name="path"/> until it holds <paramref name="count"/> lines (an access log line can
+    /// be written just after its response reached the client), bounded by <see cref="Timeouts.Phase"/>.</summary>
+    public static async Task<List<string>> WaitForLinesAsync(string path, int count, PingoraProcess process)
+    {
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (new LogFileFollower(path, () => null, line =>
+        {
+            lines.Enqueue(line);
+            if (lines.Count >= count) enough.TrySetResult();
+        }))
+        {
+            try
+            {
+                await enough.Task.WaitAsync(Timeouts.Phase);
+            }
+            catch (TimeoutException)
+            {
+                throw new HarnessTimeoutException($"{path}: {lines.Count} of {count} lines:\n{string.Join('\n', lines.TakeLast(20))}\n{process.LastLines()}");
+            }
+        }
+        return lines.ToList();
+    }
+
     /// <summary>Reads what is left once the writer has exited, then stops. A trailing line without a newline is
     /// delivered too: the process will not finish it.</summary>
     public async Task FinishAsync()

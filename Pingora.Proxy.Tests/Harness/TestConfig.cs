@@ -30,6 +30,9 @@ public sealed class TestConfig
     /// <summary>When set the daemon logs to this file instead of stderr.</summary>
     public string? ErrorLog { get; set; }
     public string? StatusPath { get; set; } = "/status";
+    /// <summary>access_log and access_log_format; null leaves them out (off, combined).</summary>
+    public string? AccessLog { get; set; }
+    public string? AccessLogFormat { get; set; }
     public string LogLevel { get; set; } = "information";
 
     public double GracePeriodSeconds { get; set; } = 10;
@@ -98,6 +101,8 @@ public sealed class TestConfig
         Server(y, "upgrade_sock", Quote(UpgradeSock));
         if (ErrorLog is not null) Server(y, "error_log", Quote(ErrorLog));
         if (StatusPath is not null) Server(y, "status_path", Quote(StatusPath));
+        if (AccessLog is not null) Server(y, "access_log", Quote(AccessLog));
+        if (AccessLogFormat is not null) Server(y, "access_log_format", AccessLogFormat);
         Server(y, "log_level", LogLevel);
         Server(y, "grace_period_seconds", Number(GracePeriodSeconds));
         Server(y, "graceful_shutdown_timeout_seconds", Number(GracefulShutdownTimeoutSeconds));
@@ -217,7 +222,7 @@ public sealed class TestConfig
     }
 
     private bool IsRenderedServerKey(string key) => OptionalServerValues().Any(v => v.Key == key) || key is "version" or "pid_file" or "upgrade_sock" or
-        "error_log" or "status_path" or "log_level" or "grace_period_seconds" or "graceful_shutdown_timeout_seconds" or
+        "error_log" or "status_path" or "access_log" or "access_log_format" or "log_level" or "grace_period_seconds" or "graceful_shutdown_timeout_seconds" or
         "close_timeout_seconds" or "upgrade_connect_timeout_seconds" or "upgrade_wait_timeout_seconds" or
         "upgrade_ack_timeout_seconds" or "drain_idle_timeout_seconds";
 

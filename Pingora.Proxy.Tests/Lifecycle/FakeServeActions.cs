@@ -94,5 +94,11 @@ public sealed class FakeServeActions(LifecycleState lifecycle) : IServeActions
         return Task.CompletedTask;
     }
 
+    private int _reopens;
+    public int Reopens => Volatile.Read(ref _reopens);
+    public TaskCompletionSource<int> Reopened { get; } = NewSource<int>();
+
+    public void ReopenLogs() => Reopened.TrySetResult(Interlocked.Increment(ref _reopens));
+
     public void Exit(int code) => Exited.TrySetResult(code);
 }

@@ -150,6 +150,23 @@ public sealed partial class ServeLoopTests
     }
 
     [Test]
+    public async Task Sigusr1_reopens_the_logs_while_serving_and_while_draining()
+    {
+        _actions.DrainUntilAborted = true;
+        var run = Run();
+        _signals.Send(Signal.Reopen);
+        Assert.That(await _actions.Reopened.Task.WaitAsync(Bound), Is.EqualTo(1));
+        Assert.That(run.IsCompleted, Is.False, "a reopen does not end serving");
+
+        _signals.Send(Signal.Terminate);
+        await _actions.Drained.Task.WaitAsync(Bound);
+        _signals.Send(Signal.Reopen);
+        _signals.Send(Signal.Interrupt);
+        Assert.That(await run, Is.EqualTo(0));
+        Assert.That(_actions.Reopens, Is.EqualTo(2), "logrotate does not wait for a drain to end");
+    }
+
+    [Test]
     public async Task Sigint_during_a_drain_cuts_it_short_and_exits()
     {
         _actions.DrainUntilAborted = true;

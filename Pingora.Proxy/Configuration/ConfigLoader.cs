@@ -94,6 +94,7 @@ public static class ConfigLoader
         server.PidFile = Resolve(server.PidFile)!;
         server.UpgradeSock = Resolve(server.UpgradeSock)!;
         server.ErrorLog = Resolve(server.ErrorLog);
+        server.AccessLog = Resolve(server.AccessLog);
         server.WorkingDirectory = Resolve(server.WorkingDirectory);
         server.SessionAffinityKeysDir = Resolve(server.SessionAffinityKeysDir);
         foreach (var tls in config.Listeners.Select(l => l.Tls).OfType<TlsConf>())

@@ -40,4 +40,6 @@ public sealed class ServerConf
     public double? WebsocketCloseAfterSeconds { get; set; }
     /// <summary>Above 0: destinations with a host name are resolved by DNS and re-resolved every this many seconds.</summary>
     public double DnsRefreshSeconds { get; set; }
+    public string? AccessLog { get; set; }
+    public string AccessLogFormat { get; set; } = "combined";
 }

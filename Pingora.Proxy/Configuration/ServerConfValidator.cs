@@ -53,6 +53,9 @@ internal static class ServerConfValidator
             $"no such user '{server.User}' on this system");
         Check(server.Group is null || Syscall.getgrnam(server.Group) is not null, nameof(ServerConf.Group),
             $"no such group '{server.Group}' on this system");
+        Check(AccessLog.AccessLogFormats.Parse(server.AccessLogFormat) is not null, nameof(ServerConf.AccessLogFormat),
+            $"must be one of {string.Join(", ", AccessLog.AccessLogFormats.Names)}, got '{server.AccessLogFormat}'");
+        Check(server.AccessLog is null || server.AccessLog.Trim().Length > 0, nameof(ServerConf.AccessLog), "must not be empty when set");
         Check(server.SessionAffinityKeysDir is null || server.SessionAffinityKeysDir.Trim().Length > 0,
             nameof(ServerConf.SessionAffinityKeysDir), "must not be empty when set");
     }

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Pingora.Proxy.AccessLog;
 using Pingora.Proxy.Configuration;
 using Pingora.Proxy.Descriptors;
 using Pingora.Proxy.Drain;
@@ -32,6 +33,7 @@ public sealed class ProxyHost : IAsyncDisposable
     private readonly ConnectionTracker _tracker;
     private readonly ProcessStatus _status;
     private readonly Serilog.ILogger _log;
+    private readonly AccessLogFile? _accessLog;
     // Read once, before privileges are dropped: a restarted host may no longer be able to read the key files.
     private readonly Dictionary<ListenAddress, X509Certificate2> _certificates = [];
     // Hosts whose stop began before a revert restarted this one; their connections finish there, disposed at the end.
@@ -41,8 +43,10 @@ public sealed class ProxyHost : IAsyncDisposable
     private (ListenerRegistry Registry, IReadOnlyList<ListenerConf> Listeners)? _listen;
     private volatile bool _stopStarted;
 
-    private ProxyHost(WebApplication app, PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log)
+    private ProxyHost(WebApplication app, PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log,
+        AccessLogFile? accessLog)
     {
+        _accessLog = accessLog;
         _app = app;
         _config = config;
         _tracker = tracker;
@@ -55,12 +59,13 @@ public sealed class ProxyHost : IAsyncDisposable
     /// Builds everything but the listeners (<see cref="Listen"/>), so that a successor can build while it waits for
     /// its predecessor's sockets: the build is a good part of its start.
     /// </summary>
-    public static ProxyHost Build(PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log) =>
-        new(BuildApp(config, ConfigFingerprint.Stamp(config.Routes), ConfigFingerprint.Stamp(config.Clusters), tracker, status, log),
-            config, tracker, status, log);
+    public static ProxyHost Build(PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log,
+        AccessLogFile? accessLog = null) =>
+        new(BuildApp(config, ConfigFingerprint.Stamp(config.Routes), ConfigFingerprint.Stamp(config.Clusters), tracker, status, log, accessLog),
+            config, tracker, status, log, accessLog);
 
     private static WebApplication BuildApp(PingoraConfig config, IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters,
-        ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log)
+        ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log, AccessLogFile? accessLog)
     {
         // The empty builder reads no appsettings.json and no ASPNETCORE_* variables: the YAML file is the only
         // configuration, so nothing in the environment can add a listener or change a limit behind its back.
@@ -95,6 +100,7 @@ public sealed class ProxyHost : IAsyncDisposable
             o.XmlEncryptor = new NullXmlEncryptor(); // in memory only: nothing to protect the keys from at rest
         });
 
+        builder.Services.AddAccessLog(config.Server, accessLog);
         builder.Services.AddRouting();
         var proxy = builder.Services.AddReverseProxy().LoadFromMemory(routes, clusters);
         // Each destination's host name becomes one destination per address, looked up again every period; YARP
@@ -104,6 +110,7 @@ public sealed class ProxyHost : IAsyncDisposable
             proxy.AddDnsDestinationResolver(o => o.RefreshPeriod = TimeSpan.FromSeconds(config.Server.DnsRefreshSeconds));
 
         var app = builder.Build();
+        app.UseAccessLog(); // first: it sees every response, pingora's own and 404s included
         app.UseRequestTracking(tracker);
         app.UseStatusEndpoint(config.Server.StatusPath, status, tracker);
         app.MapReverseProxy();
@@ -186,7 +193,7 @@ public sealed class ProxyHost : IAsyncDisposable
     {
         if (_listen is not { } listen) throw new InvalidOperationException("the host never listened");
         var current = _routes.GetConfig(); // stamped already (ApplyRoutes, Build)
-        var app = BuildApp(_config, current.Routes, current.Clusters, _tracker, _status, _log);
+        var app = BuildApp(_config, current.Routes, current.Clusters, _tracker, _status, _log, _accessLog);
         lock (_stopping) _stopping.Add(_app);
         _app = app;
         _routes = app.Services.GetRequiredService<InMemoryConfigProvider>();

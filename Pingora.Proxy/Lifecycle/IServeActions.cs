@@ -31,6 +31,9 @@ public interface IServeActions
     /// listeners back. Does nothing in a process that was not started with <c>-u</c>.</summary>
     Task ReleasePredecessorAsync();
 
+    /// <summary>SIGUSR1: reopens error_log and access_log by path; a failure is logged and the old files stay.</summary>
+    void ReopenLogs();
+
     /// <summary>Removes the pid file if it names this process and logs phase=exit.</summary>
     void Exit(int code);
 }

@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
+using Mono.Unix.Native;
+using Pingora.Proxy.Native;
 
 namespace Pingora.Proxy.Lifecycle;
 
@@ -18,6 +20,7 @@ public sealed class PosixSignalSource : ISignalSource, IDisposable
         Register(PosixSignal.SIGINT, Signal.Interrupt);
         Register(PosixSignal.SIGQUIT, Signal.Upgrade);
         Register(PosixSignal.SIGHUP, Signal.Reload);
+        Register(ProcessSignals.Posix(Signum.SIGUSR1), Signal.Reopen);
     }
 
     public ChannelReader<Signal> Signals => _signals.Reader;

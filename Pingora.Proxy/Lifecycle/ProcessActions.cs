@@ -3,13 +3,14 @@ using Pingora.Proxy.Daemon;
 using Pingora.Proxy.Drain;
 using Pingora.Proxy.Hosting;
 using Pingora.Proxy.Listeners;
+using Pingora.Proxy.Logging;
 using Pingora.Proxy.Upgrade;
 
 namespace Pingora.Proxy.Lifecycle;
 
 /// <summary>The serve loop's actions on a real process: its listeners, host, connections and pid file.</summary>
 public sealed class ProcessActions(ServerConf server, ListenerRegistry registry, ProxyHost host, ConnectionTracker connections,
-    PidFile pidFile, ProcessStatus status, ConfigReload reload, SuccessorHandoff? predecessor) : IServeActions
+    PidFile pidFile, ProcessStatus status, ConfigReload reload, SuccessorHandoff? predecessor, LogFiles logs) : IServeActions
 {
     private LifecycleState Lifecycle => status.Lifecycle;
 
@@ -46,6 +47,8 @@ public sealed class ProcessActions(ServerConf server, ListenerRegistry registry,
     }
 
     public Task ReleasePredecessorAsync() => predecessor?.ReleaseAsync() ?? Task.CompletedTask;
+
+    public void ReopenLogs() => logs.Reopen();
 
     public void Exit(int code)
     {

@@ -132,6 +132,10 @@ public sealed class ServeLoop(ServerConf server, ISignalSource signals, IServeAc
                         server.UpgradeSock, server.UpgradeConnectTimeoutSeconds);
                     handoff = actions.HandOffAsync(handoffCancel.Token);
                     break;
+                case Signal.Reopen:
+                    // In every phase: logrotate does not wait for a drain to end. Opening two files is quick.
+                    actions.ReopenLogs();
+                    break;
                 default:
                     Log.Information("{Signal} ignored: {State}", signal, stopping ? "stopping (SIGINT exits at once)"
                         : phase.IsHandoffInProgress() ? "a handoff is in progress" : "already handed over");

@@ -26,7 +26,7 @@ public static class ServerBootstrap
         }
         var config = loaded.Config!;
         ServiceIdentity? identity;
-        Serilog.Core.Logger logger;
+        LogFiles logs;
         var daemon = DaemonChild.FromEnvironment();
         try
         {
@@ -36,19 +36,20 @@ public static class ServerBootstrap
             // The daemon leaves this directory; SIGHUP re-reads the file by this path.
             if (daemon is not null) cli = cli with { ConfigPath = Path.GetFullPath(cli.ConfigPath) };
             daemon?.Detach(config.Server);
-            logger = LogSetup.Create(config.Server, identity?.Owner);
+            logs = LogFiles.Open(config.Server, identity?.Owner);
         }
         catch (IOException e)
         {
             Console.Error.WriteLine($"pingora: {e.Message}");
             return 1;
         }
-        await using var log = logger;
+        await using var _ = logs;
+        var log = logs.Logger;
         foreach (var warning in loaded.Warnings) log.Warning("{Warning}", warning.ToString());
         var lifecycle = new LifecycleState(log);
         // Registered before anything slow, so that no signal finds the runtime's default action in place.
         using var signals = new PosixSignalSource();
-        var runner = new ServerRunner(cli, config, lifecycle, signals, identity, daemon);
+        var runner = new ServerRunner(cli, config, lifecycle, signals, identity, daemon, logs);
         try
         {
             return await runner.RunAsync();

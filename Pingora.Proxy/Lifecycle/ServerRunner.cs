@@ -5,6 +5,7 @@ using Pingora.Proxy.Drain;
 using Pingora.Proxy.Hosting;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Native;
+using Pingora.Proxy.Logging;
 using Pingora.Proxy.Upgrade;
 
 namespace Pingora.Proxy.Lifecycle;
@@ -24,12 +25,14 @@ public sealed class ServerRunner : IAsyncDisposable
     private readonly PidFile _pidFile;
     private readonly ServiceIdentity? _identity;
     private readonly DaemonChild? _daemon;
+    private readonly LogFiles _logs;
     private ListenerRegistry? _registry;
     private ProxyHost? _host;
 
     public ServerRunner(CommandLine cli, PingoraConfig config, LifecycleState lifecycle, ISignalSource signals,
-        ServiceIdentity? identity, DaemonChild? daemon)
+        ServiceIdentity? identity, DaemonChild? daemon, LogFiles logs)
     {
+        _logs = logs;
         _cli = cli;
         _identity = identity;
         _daemon = daemon;
@@ -50,7 +53,7 @@ public sealed class ServerRunner : IAsyncDisposable
 
         // The host needs no socket: it builds on another core while a successor waits for its predecessor's sockets,
         // which takes a good part off the upgrade's critical path.
-        var building = Task.Run(() => ProxyHost.Build(_config, _connections, _status, Log));
+        var building = Task.Run(() => ProxyHost.Build(_config, _connections, _status, Log, _logs.AccessLog));
         SuccessorHandoff? predecessor = null;
         try
         {
@@ -94,7 +97,7 @@ public sealed class ServerRunner : IAsyncDisposable
         }
 
         var actions = new ProcessActions(Server, _registry!, _host, _connections, _pidFile, _status,
-            new ConfigReload(_cli.ConfigPath, _config, _host, _lifecycle), predecessor);
+            new ConfigReload(_cli.ConfigPath, _config, _host, _lifecycle), predecessor, _logs);
         if (predecessor is not null)
         {
             if (!await CompleteUpgradeAsync(predecessor, preparedPidFile, actions)) return 1;

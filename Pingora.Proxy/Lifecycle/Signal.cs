@@ -11,4 +11,7 @@ public enum Signal
     Upgrade,
     /// <summary>SIGHUP: re-read routes and clusters.</summary>
     Reload,
+    /// <summary>SIGUSR1: reopen error_log and access_log (logrotate). Not the -d launcher's readiness SIGUSR1, which
+    /// goes to the launcher, a process of its own that never reads this source.</summary>
+    Reopen,
 }

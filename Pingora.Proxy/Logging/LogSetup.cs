@@ -12,16 +12,22 @@ public static class LogSetup
     private const string Template = "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] pingora[{ProcessId}] {Message:l}{NewLine}{Exception}";
 
     /// <param name="owner">The service user, to whom error_log is given when the process will drop to it.</param>
-    public static Serilog.Core.Logger Create(ServerConf server, (uint Uid, uint Gid)? owner = null)
+    public static Serilog.Core.Logger Create(ServerConf server, (uint Uid, uint Gid)? owner = null) => Create(server, owner, out _);
+
+    /// <param name="errorLog">The error_log sink, for SIGUSR1 to reopen; null when the log goes to stderr.</param>
+    internal static Serilog.Core.Logger Create(ServerConf server, (uint Uid, uint Gid)? owner, out ReopenableSink? errorLog)
     {
         var level = Level(server.LogLevel);
         var config = new LoggerConfiguration()
             .MinimumLevel.Is(level)
             .Enrich.WithProperty("ProcessId", Environment.ProcessId);
         var format = new OneLineWarnings(new MessageTemplateTextFormatter(Template), traces: level <= LogEventLevel.Debug);
-        return string.IsNullOrEmpty(server.ErrorLog)
-            ? config.WriteTo.Console(format, standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger()
-            : ErrorLogFile.WriteTo(config, server.ErrorLog, format, owner).CreateLogger();
+        errorLog = null;
+        if (string.IsNullOrEmpty(server.ErrorLog))
+            return config.WriteTo.Console(format, standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger();
+        var path = server.ErrorLog;
+        errorLog = new ReopenableSink(() => ErrorLogFile.WriteTo(new LoggerConfiguration().MinimumLevel.Verbose(), path, format, owner).CreateLogger());
+        return config.WriteTo.Sink(errorLog).CreateLogger();
     }
 
     /// <summary>

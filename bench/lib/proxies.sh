@@ -2,7 +2,9 @@
 # The proxies compared by compare.sh, each forwarding everything to the upstream on UPSTREAM_PORT, listening on
 # 127.0.0.1:H1_PORT (HTTP/1.1) and 127.0.0.1:H2_PORT (cleartext HTTP/2 with prior knowledge, "h2c"). One runs at a
 # time. Each keeps its defaults except: no access log, and the upstream connections kept alive (nginx needs
-# proxy_http_version 1.1 and an upstream keepalive pool for that; the others pool by default).
+# proxy_http_version 1.1 and an upstream keepalive pool for that; the others pool by default). pingora-accesslog is
+# pingora with access_log on (combined format, to a file in its directory): the A/B of the access log's cost, not
+# in the default list (--proxies "pingora pingora-accesslog").
 
 # available_proxies: the proxies this machine can run.
 available_proxies() {
@@ -14,6 +16,7 @@ available_proxies() {
 
 proxy_version() {
     case $1 in
+        pingora-accesslog) echo "pingora-accesslog: the same binary with access_log: $WORK/pingora-accesslog/access.log (combined)" ;;
         pingora) echo "pingora $("$PINGORA_BIN" -V 2>&1 | head -1 | sed 's/^pingora //') ($PINGORA_BIN)" ;;
         plainyarp) echo "bench/PlainYarp (YARP $(sed -n 's:.*"Yarp.ReverseProxy" Version="\([^"]*\)".*:\1:p' "$REPO_DIR/Directory.Packages.props"), .NET $(dotnet --list-runtimes | sed -n 's/^Microsoft.AspNetCore.App \([0-9.]*\).*/\1/p' | tail -1))" ;;
         nginx) echo "nginx $(nginx -v 2>&1 | sed 's:.*nginx/::'), worker_processes auto" ;;
@@ -28,10 +31,12 @@ prepare_proxies() {
         mkdir -p "$WORK/$name"
         case $name in
             pingora) write_pingora_conf "$WORK/pingora/pingora.yaml" "$H1_PORT" "$UPSTREAM_PORT" "$H2_PORT" ;;
+            pingora-accesslog) write_pingora_conf "$WORK/$name/pingora.yaml" "$H1_PORT" "$UPSTREAM_PORT" "$H2_PORT" \
+                "access_log: $WORK/$name/access.log" ;;
             plainyarp) PLAINYARP_EXE=$(build_bench_project PlainYarp) ;;
             nginx) write_nginx_proxy_conf "$WORK/nginx/nginx.conf" ;;
             haproxy) write_haproxy_conf "$WORK/haproxy/haproxy.cfg" ;;
-            *) die "unknown proxy $name (known: pingora plainyarp nginx haproxy)" ;;
+            *) die "unknown proxy $name (known: pingora pingora-accesslog plainyarp nginx haproxy)" ;;
         esac
     done
 }
@@ -89,7 +94,7 @@ CONF
 start_proxy() {
     local name=$1 dir=$WORK/$1
     case $name in
-        pingora) "$PINGORA_BIN" -c "$dir/pingora.yaml" >"$dir/stdout.log" 2>&1 & ;;
+        pingora | pingora-accesslog) "$PINGORA_BIN" -c "$dir/pingora.yaml" >"$dir/stdout.log" 2>&1 & ;;
         plainyarp)
             "$PLAINYARP_EXE" --contentRoot "$(dirname "$PLAINYARP_EXE")" \
                 --Kestrel:Endpoints:h1:Url "http://127.0.0.1:$H1_PORT" \

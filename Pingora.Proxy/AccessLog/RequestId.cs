@@ -1,0 +1,53 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Pingora.Proxy.AccessLog;
+
+/// <summary>
+/// The request's id: the client's (or the balancer's) X-Request-Id, else the trace id of its W3C traceparent, else a
+/// new one. The request then carries it as X-Request-Id, which YARP forwards upstream with the other headers, so the
+/// backend's log and ours name the same id.
+/// </summary>
+public static class RequestId
+{
+    public const string Header = "X-Request-Id";
+
+    // Longer or stranger ids are replaced: the id goes into logs and upstream headers, and must stay one short token.
+    private const int MaxLength = 128;
+
+    public static string Apply(HttpRequest request)
+    {
+        var headers = request.Headers;
+        var given = headers[Header];
+        if (given.Count == 1 && IsToken(given[0])) return given[0]!;
+        var id = TraceId(headers.TraceParent) ?? Guid.NewGuid().ToString("N");
+        headers[Header] = id;
+        return id;
+    }
+
+    /// <summary>traceparent is <c>version-traceid-parentid-flags</c>: 2, 32, 16 and 2 hex digits.</summary>
+    public static string? TraceId(string? traceparent)
+    {
+        if (traceparent is not { Length: >= 55 } || traceparent[2] != '-' || traceparent[35] != '-') return null;
+        var id = traceparent.AsSpan(3, 32);
+        if (!id.ContainsOnlyHex() || !id.ContainsAnyExcept('0')) return null; // all zeros is invalid (W3C)
+        return id.ToString();
+    }
+
+    private static bool IsToken(string? value)
+    {
+        if (value is not { Length: > 0 and <= MaxLength }) return false;
+        foreach (var c in value)
+            if (c <= ' ' || c >= 0x7F || c == '"' || c == '\\') return false;
+        return true;
+    }
+}
+
+file static class HexSpan
+{
+    public static bool ContainsOnlyHex(this ReadOnlySpan<char> span)
+    {
+        foreach (var c in span)
+            if (!char.IsAsciiHexDigit(c)) return false;
+        return true;
+    }
+}
