@@ -33,4 +33,6 @@ public sealed class ServerConf
     public double UpgradeAckTimeoutSeconds { get; set; } = 30;
     public string? SessionAffinityKeysDir { get; set; }
     public double DrainIdleTimeoutSeconds { get; set; } = 2;
+    /// <summary>The admin listener (/metrics, /status, /ready); null: none. Handed over in an upgrade like the others.</summary>
+    public Listeners.ListenAddress? AdminListener { get; set; }
 }

@@ -15,6 +15,7 @@ using Pingora.Proxy.Drain;
 using Pingora.Proxy.Files;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
+using Pingora.Proxy.Metrics;
 using Pingora.Proxy.ProxyProtocol;
 using Yarp.ReverseProxy.Configuration;
 
@@ -77,8 +78,9 @@ public sealed class ProxyHost : IAsyncDisposable
 
         var app = builder.Build();
         app.UseRequestTracking(tracker);
+        app.UseRequestMetrics(ProxyMetrics.Default);
         app.UseStatusEndpoint(config.Server.StatusPath, status, tracker);
-        app.MapReverseProxy();
+        app.MapReverseProxy(UpstreamMetrics.Pipeline(ProxyMetrics.Default));
         return new ProxyHost(app, tracker);
     }
 
@@ -102,6 +104,7 @@ public sealed class ProxyHost : IAsyncDisposable
     {
         options.Protocols = Protocols(conf);
         options.UseConnectionTracking(tracker);
+        options.UseConnectionMetrics(ProxyMetrics.Default, conf.Address.ToString());
         // After tracking (a connection counts while it sends its header), before TLS (the header precedes the handshake).
         if (conf.ProxyProtocol) options.UseProxyProtocol(loggers, conf.Address.ToString());
         if (conf.Tls is { } tls)

@@ -20,7 +20,9 @@ public static class PredecessorHandoff
     // Short: the successor is usually up within a few hundred ms, and each attempt is one cheap local connect().
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(10);
 
-    public static async Task<HandoffOutcome> RunAsync(ServerConf server, ListenerRegistry registry, LifecycleState phases, CancellationToken cancel)
+    /// <param name="lineage">This process's generation and upgrade counts, for the successor to go on from.</param>
+    public static async Task<HandoffOutcome> RunAsync(ServerConf server, ListenerRegistry registry, LifecycleState phases,
+        HandoffLineage lineage, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         try
@@ -34,8 +36,8 @@ public static class PredecessorHandoff
             phases.Enter(Phase.HandoffConnected, "to pid {Pid} on {Path} after {Elapsed} ms", peer.Pid, server.UpgradeSock, clock.ElapsedMilliseconds);
 
             using var channel = new UpgradeChannel(connection);
-            var listeners = registry.Listeners;
-            await channel.SendListenersAsync(HandoffHeader.ForCurrentProcess(listeners.Select(l => l.Address)),
+            var listeners = registry.Handed;
+            await channel.SendListenersAsync(HandoffHeader.ForCurrentProcess(listeners.Select(l => l.Address), lineage),
                 listeners.Select(l => l.Fd).ToArray());
             phases.Enter(Phase.HandoffSent, "{Count} listeners to pid {Pid} after {Elapsed} ms", listeners.Count, peer.Pid, clock.ElapsedMilliseconds);
 
