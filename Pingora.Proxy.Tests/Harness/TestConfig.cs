@@ -57,6 +57,7 @@ public sealed class TestConfig
         AdminPort = FreePort.Next();
         return this;
     }
+    public double? WebsocketCloseAfterSeconds { get; set; }
 
     public List<ListenerSpec> Listeners { get; } = [];
     public List<RouteSpec> Routes { get; } = [];
@@ -223,6 +224,7 @@ public sealed class TestConfig
         if (Group is not null) yield return ("group", Quote(Group));
         if (WorkingDirectory is not null) yield return ("working_directory", Quote(WorkingDirectory));
         if (AdminPort is { } admin) yield return ("admin_listener", Quote($"127.0.0.1:{admin}"));
+        if (WebsocketCloseAfterSeconds is { } webSockets) yield return ("websocket_close_after_seconds", Number(webSockets));
     }
 
     private bool IsRenderedServerKey(string key) => OptionalServerValues().Any(v => v.Key == key) || key is "version" or "pid_file" or "upgrade_sock" or
