@@ -80,6 +80,31 @@ public class ConfigLoaderErrorTests
     }
 
     [Test]
+    public void AdminListenerOnAPublicListenersAddress_IsAnError()
+    {
+        const string yaml = """
+            admin_listener: 127.0.0.1:9180
+            listeners:
+              - address: 127.0.0.1:8080
+              - address: "127.0.0.1:9180"
+            """;
+        var error = SingleError(yaml);
+        AssertAt(error, 1, 17, "admin_listener");
+        Assert.That(error.Message, Is.EqualTo("127.0.0.1:9180 is also listeners[1].address on line 4: the admin listener needs an address of its own"));
+    }
+
+    [Test]
+    public void AdminListenerThatIsNotAnAddress_IsAnError()
+    {
+        const string yaml = """
+            admin_listener: localhost:9180
+            listeners:
+              - address: 127.0.0.1:8080
+            """;
+        AssertAt(SingleError(yaml), 1, 17, "admin_listener");
+    }
+
+    [Test]
     public void DuplicateYamlKey_IsAnError()
     {
         const string yaml = """

@@ -50,6 +50,16 @@ public sealed class TestConfig
     public string? User { get; set; }
     public string? Group { get; set; }
     public string? WorkingDirectory { get; set; }
+    /// <summary>The admin listener's port on 127.0.0.1 (<c>admin_listener</c>); null: none.</summary>
+    public int? AdminPort { get; set; }
+    public Uri AdminUrl(string path) => new($"http://127.0.0.1:{AdminPort ?? throw new InvalidOperationException("no admin listener")}{path}");
+
+    /// <summary>Gives the config an admin listener on a free port.</summary>
+    public TestConfig WithAdminListener()
+    {
+        AdminPort = FreePort.Next();
+        return this;
+    }
     public double? WebsocketCloseAfterSeconds { get; set; }
 
     public List<ListenerSpec> Listeners { get; } = [];
@@ -218,6 +228,7 @@ public sealed class TestConfig
         if (User is not null) yield return ("user", Quote(User));
         if (Group is not null) yield return ("group", Quote(Group));
         if (WorkingDirectory is not null) yield return ("working_directory", Quote(WorkingDirectory));
+        if (AdminPort is { } admin) yield return ("admin_listener", Quote($"127.0.0.1:{admin}"));
         if (WebsocketCloseAfterSeconds is { } webSockets) yield return ("websocket_close_after_seconds", Number(webSockets));
     }
 

@@ -35,14 +35,58 @@ public class HandoffHeaderTests
     }
 
     [Test]
-    public void StartsWithMagicThenVersionOneAndCarriesNormalForms()
+    public void StartsWithMagicThenVersionTwoAndCarriesNormalFormsThenTheLineage()
     {
-        var bytes = HandoffHeader.ForCurrentProcess([ListenAddress.Parse("[0::0]:443")]).Encode();
+        var bytes = HandoffHeader.ForCurrentProcess([ListenAddress.Parse("[0::0]:443")], new HandoffLineage(3, 2, 1)).Encode();
 
         Assert.That(bytes[..4], Is.EqualTo("PGUP"u8.ToArray()));
-        Assert.That(BinaryPrimitives.ReadUInt16BigEndian(bytes.AsSpan(4)), Is.EqualTo(1));
+        Assert.That(BinaryPrimitives.ReadUInt16BigEndian(bytes.AsSpan(4)), Is.EqualTo(2));
         Assert.That(BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(6)), Is.EqualTo(Environment.ProcessId));
-        Assert.That(System.Text.Encoding.ASCII.GetString(bytes, 14, bytes.Length - 14), Is.EqualTo("[::]:443"));
+        Assert.That(System.Text.Encoding.ASCII.GetString(bytes, 14, bytes.Length - 14 - LineageBytes), Is.EqualTo("[::]:443"));
+        Assert.That(Enumerable.Range(0, 3).Select(i => BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(bytes.Length - LineageBytes + 4 * i))),
+            Is.EqualTo(new uint[] { 3, 2, 1 }));
+    }
+
+    private const int LineageBytes = 12;
+
+    [Test]
+    public void RoundTripKeepsTheLineage()
+    {
+        var decoded = HandoffHeader.Decode(new HandoffHeader(5, Addresses, new HandoffLineage(7, 6, 2)).Encode(), 3);
+
+        Assert.That(decoded.Lineage, Is.EqualTo(new HandoffLineage(7, 6, 2)));
+    }
+
+    [Test]
+    public void ASenderWithoutLineageSendsTheFirstGeneration()
+    {
+        var decoded = HandoffHeader.Decode(new HandoffHeader(5, Addresses).Encode(), 3);
+
+        Assert.That(decoded.Lineage, Is.EqualTo(HandoffLineage.First));
+    }
+
+    /// <summary>A version 1 predecessor (a build before the lineage) can still be upgraded from.</summary>
+    [Test]
+    public void ReadsVersionOneWithoutLineage()
+    {
+        var v2 = new HandoffHeader(5, Addresses, new HandoffLineage(7, 6, 2)).Encode();
+        var v1 = v2[..^LineageBytes];
+        BinaryPrimitives.WriteUInt16BigEndian(v1.AsSpan(4), 1);
+
+        var decoded = HandoffHeader.Decode(v1, 3);
+
+        Assert.That(decoded.Addresses, Is.EqualTo(Addresses));
+        Assert.That(decoded.Lineage, Is.Null);
+    }
+
+    [Test]
+    public void RejectsGenerationZero()
+    {
+        var bytes = new HandoffHeader(5, Addresses, new HandoffLineage(1, 0, 0)).Encode();
+        BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(bytes.Length - LineageBytes), 0);
+
+        var e = Assert.Throws<InvalidDataException>(() => HandoffHeader.Decode(bytes, 3));
+        Assert.That(e!.Message, Does.Contain("generation 0"));
     }
 
     [Test]
@@ -56,15 +100,15 @@ public class HandoffHeaderTests
     }
 
     [Test]
-    public void RefusesVersionTwoByName()
+    public void RefusesVersionThreeByName()
     {
         var bytes = new HandoffHeader(1, Addresses).Encode();
-        BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(4), 2);
+        BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(4), 3);
         // A later format may change everything after the version; the refusal must not depend on the rest.
-        var v2 = bytes[..6].Concat(new byte[] { 0xde, 0xad }).ToArray();
+        var v3 = bytes[..6].Concat(new byte[] { 0xde, 0xad }).ToArray();
 
-        var e = Assert.Throws<InvalidDataException>(() => HandoffHeader.Decode(v2, 3));
-        Assert.That(e!.Message, Does.Contain("version 2 is not supported").And.Contain("reads version 1"));
+        var e = Assert.Throws<InvalidDataException>(() => HandoffHeader.Decode(v3, 3));
+        Assert.That(e!.Message, Does.Contain("version 3 is not supported").And.Contain("reads versions 1 to 2"));
     }
 
     [Test]
@@ -102,7 +146,7 @@ public class HandoffHeaderTests
     public void RejectsAnAddressThatDoesNotParse()
     {
         var bytes = new HandoffHeader(99, [ListenAddress.Parse("1.2.3.4:80")]).Encode();
-        bytes[^1] = (byte)'x'; // "1.2.3.4:8x"
+        bytes[^(LineageBytes + 1)] = (byte)'x'; // "1.2.3.4:8x"
 
         var e = Assert.Throws<InvalidDataException>(() => HandoffHeader.Decode(bytes, 1));
         Assert.That(e!.Message, Does.StartWith("handoff header address #1:"));
@@ -112,7 +156,7 @@ public class HandoffHeaderTests
     public void RejectsARepeatedAddress()
     {
         var bytes = new HandoffHeader(99, [ListenAddress.Parse("1.2.3.4:80"), ListenAddress.Parse("1.2.3.4:81")]).Encode();
-        bytes[^1] = (byte)'0'; // the second becomes "1.2.3.4:80"
+        bytes[^(LineageBytes + 1)] = (byte)'0'; // the second becomes "1.2.3.4:80"
 
         var e = Assert.Throws<InvalidDataException>(() => HandoffHeader.Decode(bytes, 2));
         Assert.That(e!.Message, Does.Contain("'1.2.3.4:80' appears twice"));

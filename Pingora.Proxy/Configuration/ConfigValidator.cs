@@ -10,6 +10,7 @@ internal static class ConfigValidator
     {
         ServerConfValidator.Validate(config.Server, sourceMap, diagnostics);
         ListenerValidator.Validate(config.Listeners, sourceMap, diagnostics);
+        ListenerValidator.ValidateAdmin(config.Server.AdminListener, config.Listeners, sourceMap, diagnostics);
         ReverseProxyValidator.Validate(config.Routes, config.Clusters, sourceMap, diagnostics);
         YarpValidation.Validate(config.Routes, config.Clusters, sourceMap, diagnostics);
     }

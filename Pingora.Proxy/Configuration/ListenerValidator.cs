@@ -41,6 +41,20 @@ internal static class ListenerValidator
         }
     }
 
+    /// <summary>The admin listener is a socket of its own: the public listeners never answer its endpoints.</summary>
+    public static void ValidateAdmin(ListenAddress? admin, IReadOnlyList<ListenerConf> listeners, SourceMap sourceMap, DiagnosticBag diagnostics)
+    {
+        if (admin is null) return;
+        for (var i = 0; i < listeners.Count; i++)
+        {
+            if (listeners[i]?.Address is not { } address || !address.Equals(admin)) continue;
+            var property = nameof(ServerConf.AdminListener);
+            var listener = sourceMap.Locate($"{ConfigPaths.Listener(i)}.{nameof(ListenerConf.Address)}");
+            diagnostics.Error(sourceMap.Locate(property, KeyNames.ToSnakeCase(property)),
+                $"{admin} is also {listener.Key} on line {listener.Line}: the admin listener needs an address of its own");
+        }
+    }
+
     private static void ValidateProtocols(ListenerConf listener, string listenerPath, SourceMap sourceMap, DiagnosticBag diagnostics)
     {
         if (listener.Protocols is not { } protocols) return;

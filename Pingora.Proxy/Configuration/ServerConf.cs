@@ -33,6 +33,8 @@ public sealed class ServerConf
     public double UpgradeAckTimeoutSeconds { get; set; } = 30;
     public string? SessionAffinityKeysDir { get; set; }
     public double DrainIdleTimeoutSeconds { get; set; } = 2;
+    /// <summary>The admin listener (/metrics, /status, /ready); null: none. Handed over in an upgrade like the others.</summary>
+    public Listeners.ListenAddress? AdminListener { get; set; }
     /// <summary>
     /// While draining, how long after the drain begins WebSockets are sent their close frame (1001), so that their
     /// clients reconnect (to the successor) early. Unset: at the deadline, as every other connection.

@@ -1,4 +1,5 @@
 using Pingora.Proxy.Lifecycle;
+using Pingora.Proxy.Upgrade;
 
 namespace Pingora.Proxy.Hosting;
 
@@ -12,6 +13,8 @@ public sealed class ProcessStatus(LifecycleState lifecycle)
 
     public int Pid { get; } = Environment.ProcessId;
     public LifecycleState Lifecycle { get; } = lifecycle;
+    /// <summary>Generation and upgrade counts, carried from predecessor to successor.</summary>
+    public UpgradeHistory Upgrades { get; } = new(lifecycle);
     /// <summary>"starting", "serving", "handing over", "draining" (see <see cref="PhaseNames.StatusName"/>).</summary>
     public string State => Lifecycle.Current.StatusName();
     public double UptimeSeconds => (Environment.TickCount64 - _startedAt) / 1000.0;

@@ -18,6 +18,7 @@ using Pingora.Proxy.Http2Drain;
 using Pingora.Proxy.Limits;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
+using Pingora.Proxy.Metrics;
 using Pingora.Proxy.ProxyProtocol;
 using Yarp.ReverseProxy.Configuration;
 
@@ -112,8 +113,9 @@ public sealed class ProxyHost : IAsyncDisposable
         var app = builder.Build();
         app.UseAccessLog(); // first: it sees every response, pingora's own and 404s included
         app.UseRequestTracking(tracker);
+        app.UseRequestMetrics(ProxyMetrics.Default);
         app.UseStatusEndpoint(config.Server.StatusPath, status, tracker);
-        app.MapReverseProxy();
+        app.MapReverseProxy(UpstreamMetrics.Pipeline(ProxyMetrics.Default));
         return app;
     }
 
@@ -138,6 +140,7 @@ public sealed class ProxyHost : IAsyncDisposable
     {
         options.Protocols = Protocols(conf);
         options.UseConnectionTracking(_tracker);
+        options.UseConnectionMetrics(ProxyMetrics.Default, conf.Address.ToString());
         // After tracking (a connection counts while it sends its header), before TLS (the header precedes the handshake).
         if (conf.ProxyProtocol) options.UseProxyProtocol(loggers, conf.Address.ToString());
         if (conf.Tls is { } tls)

@@ -19,6 +19,10 @@ public sealed class LifecycleState(Serilog.ILogger log)
     /// the state's lock: handlers must be quick and must not enter a phase.</summary>
     public event Action<Phase>? Entered;
 
+    /// <summary>As <see cref="Entered"/>, and told whether the step failed (<see cref="Failed"/>): a rejected reload is
+    /// a Reload step too. Raised just before <see cref="Entered"/>, under the same lock.</summary>
+    public event Action<Phase, bool>? Stepped;
+
     public void Enter(Phase phase, string template = "", params object?[] values) =>
         Move(phase, Serilog.Events.LogEventLevel.Information, template, values);
 
@@ -32,6 +36,7 @@ public sealed class LifecycleState(Serilog.ILogger log)
         {
             _current = phase.After(_current);
             Log.Write(level, $"phase={phase.LogName()} {template}", values);
+            Stepped?.Invoke(phase, level == Serilog.Events.LogEventLevel.Error);
             Entered?.Invoke(phase);
         }
     }

@@ -15,7 +15,7 @@ public sealed class ProcessActions(ServerConf server, ListenerRegistry registry,
     private LifecycleState Lifecycle => status.Lifecycle;
 
     public Task<HandoffOutcome> HandOffAsync(CancellationToken cancel) =>
-        PredecessorHandoff.RunAsync(server, registry, Lifecycle, cancel);
+        PredecessorHandoff.RunAsync(server, registry, Lifecycle, status.Upgrades.Lineage, cancel);
 
     public void StartHandingOver() => connections.StartDraining();
 

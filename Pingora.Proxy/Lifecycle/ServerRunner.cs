@@ -1,3 +1,4 @@
+using Pingora.Proxy.Admin;
 using Pingora.Proxy.Cli;
 using Pingora.Proxy.Configuration;
 using Pingora.Proxy.Daemon;
@@ -6,6 +7,7 @@ using Pingora.Proxy.Hosting;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Native;
 using Pingora.Proxy.Logging;
+using Pingora.Proxy.Metrics;
 using Pingora.Proxy.Upgrade;
 
 namespace Pingora.Proxy.Lifecycle;
@@ -28,6 +30,7 @@ public sealed class ServerRunner : IAsyncDisposable
     private readonly LogFiles _logs;
     private ListenerRegistry? _registry;
     private ProxyHost? _host;
+    private AdminServer? _admin;
 
     public ServerRunner(CommandLine cli, PingoraConfig config, LifecycleState lifecycle, ISignalSource signals,
         ServiceIdentity? identity, DaemonChild? daemon, LogFiles logs)
@@ -40,6 +43,7 @@ public sealed class ServerRunner : IAsyncDisposable
         _lifecycle = lifecycle;
         _signals = signals;
         _status = new ProcessStatus(lifecycle);
+        _ = new LifecycleMetrics(ProxyMetrics.Default, lifecycle, _status.Upgrades, _connections, TimeProvider.System);
         _pidFile = new PidFile(config.Server.PidFile);
     }
 
@@ -67,6 +71,7 @@ public sealed class ServerRunner : IAsyncDisposable
             throw;
         }
         await using var _ = predecessor;
+        if (predecessor is not null) _status.Upgrades.Inherit(predecessor.Lineage);
 
         string preparedPidFile;
         try
@@ -128,9 +133,9 @@ public sealed class ServerRunner : IAsyncDisposable
 
     private void Listen(IReadOnlyDictionary<ListenAddress, int>? inherited)
     {
-        _registry = ListenerRegistry.Acquire(_config.Listeners.Select(l => l.Address), inherited);
+        _registry = ListenerRegistry.Acquire(_config.Listeners.Select(l => l.Address), inherited, Server.AdminListener);
         _lifecycle.Enter(Phase.Listen, "{Listeners}", string.Join(", ",
-            _registry.Listeners.Select(l => $"{l.Address} ({l.Origin.ToString().ToLowerInvariant()}, fd {l.Fd})")));
+            _registry.Handed.Select(l => $"{(l == _registry.Admin ? "admin " : "")}{l.Address} ({l.Origin.ToString().ToLowerInvariant()}, fd {l.Fd})")));
     }
 
     private async Task StartAsync()
@@ -141,6 +146,11 @@ public sealed class ServerRunner : IAsyncDisposable
             ThreadPool.SetMinThreads(Math.Max(workers, Server.Threads), io);
         }
         await _host!.StartAsync(CancellationToken.None);
+        if (_registry!.Admin is { } admin)
+        {
+            _admin = AdminServer.Build(Server, admin, _status, _connections, Log);
+            await _admin.StartAsync();
+        }
     }
 
     /// <summary>Logged once the pid file names this process (or, for a successor, just before it reports Ready).</summary>
@@ -176,6 +186,11 @@ public sealed class ServerRunner : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_host is not null) await _host.DisposeAsync();
-        if (_registry is not null) await _registry.CloseAllAsync();
+        if (_admin is not null) await _admin.DisposeAsync();
+        if (_registry is not null)
+        {
+            await _registry.CloseAllAsync();
+            await _registry.CloseAdminAsync();
+        }
     }
 }

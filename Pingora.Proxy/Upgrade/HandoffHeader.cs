@@ -10,32 +10,40 @@ namespace Pingora.Proxy.Upgrade;
 /// these addresses; an fd on its own does not say which listener it is.
 /// </summary>
 /// <remarks>
-/// Wire format, version 1 (integers big-endian):
+/// Wire format, version 2 (integers big-endian):
 /// <code>
 ///   "PGUP"                 4 bytes, magic
-///   version                u16 (= 1)
+///   version                u16 (= 2; 1 is read too)
 ///   sender pid             i32
 ///   count                  u16
 ///   count times:
 ///     length               u16
 ///     address              length bytes of UTF-8, the normal form of a ListenAddress ("0.0.0.0:80", "[::]:443")
+///   generation             u32 (version 2 only) the sender's generation: 1 for a process started without -u
+///   upgrades committed     u32 (version 2 only) committed upgrades in the sender's lineage, before this one
+///   upgrades failed        u32 (version 2 only) failed ones
 /// </code>
-/// Nothing may follow the last address. The magic and version come first and never change place, so a later
-/// format can be recognised by any build and refused with a message that names both versions.
+/// Nothing may follow. The magic and version come first and never change place, so a later format can be recognised
+/// by any build and refused with a message that names both versions. Version 1 (no lineage) is still read, so that a
+/// build of version 1 can be upgraded to this one; the lineage then starts over at the successor.
 /// </remarks>
 public sealed class HandoffHeader
 {
-    public const ushort CurrentVersion = 1;
+    public const ushort CurrentVersion = 2;
+
+    /// <summary>The oldest version this build reads: it lacks the lineage.</summary>
+    public const ushort OldestReadableVersion = 1;
 
     /// <summary>"PGUP": Pingora upgrade.</summary>
     public static ReadOnlySpan<byte> Magic => "PGUP"u8;
 
     private const int FixedLength = 4 + 2 + 4 + 2;
+    private const int LineageLength = 3 * 4;
 
     // A decoder must not quietly turn bytes that are not UTF-8 into '?' and then match them against a config.
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public HandoffHeader(int senderPid, IEnumerable<ListenAddress> addresses)
+    public HandoffHeader(int senderPid, IEnumerable<ListenAddress> addresses, HandoffLineage? lineage = null)
     {
         ArgumentNullException.ThrowIfNull(addresses);
         if (senderPid <= 0)
@@ -45,11 +53,15 @@ public sealed class HandoffHeader
         if (problem is not null) throw new ArgumentException(problem, nameof(addresses));
         SenderPid = senderPid;
         Addresses = Array.AsReadOnly(list);
+        Lineage = lineage;
     }
 
     /// <summary>A header sent by this process.</summary>
-    public static HandoffHeader ForCurrentProcess(IEnumerable<ListenAddress> addresses) =>
-        new(Environment.ProcessId, addresses);
+    public static HandoffHeader ForCurrentProcess(IEnumerable<ListenAddress> addresses, HandoffLineage? lineage = null) =>
+        new(Environment.ProcessId, addresses, lineage);
+
+    /// <summary>The sender's generation and upgrade counts; null from a version 1 sender.</summary>
+    public HandoffLineage? Lineage { get; }
 
     public int SenderPid { get; }
 
@@ -59,7 +71,7 @@ public sealed class HandoffHeader
     public byte[] Encode()
     {
         var encoded = Addresses.Select(a => StrictUtf8.GetBytes(a.ToString())).ToArray();
-        var buffer = new byte[FixedLength + encoded.Sum(e => 2 + e.Length)];
+        var buffer = new byte[FixedLength + encoded.Sum(e => 2 + e.Length) + LineageLength];
         var span = buffer.AsSpan();
 
         Magic.CopyTo(span);
@@ -73,6 +85,10 @@ public sealed class HandoffHeader
             address.CopyTo(span[(offset + 2)..]);
             offset += 2 + address.Length;
         }
+        var lineage = Lineage ?? HandoffLineage.First;
+        BinaryPrimitives.WriteUInt32BigEndian(span[offset..], lineage.Generation);
+        BinaryPrimitives.WriteUInt32BigEndian(span[(offset + 4)..], lineage.UpgradesCommitted);
+        BinaryPrimitives.WriteUInt32BigEndian(span[(offset + 8)..], lineage.UpgradesFailed);
         return buffer;
     }
 
@@ -98,9 +114,9 @@ public sealed class HandoffHeader
             throw Truncated(data.Length, "the version");
 
         var version = BinaryPrimitives.ReadUInt16BigEndian(data[4..]);
-        if (version != CurrentVersion)
+        if (version is < OldestReadableVersion or > CurrentVersion)
             throw new InvalidDataException(
-                $"handoff header version {version} is not supported: this build reads version {CurrentVersion} only; " +
+                $"handoff header version {version} is not supported: this build reads versions {OldestReadableVersion} to {CurrentVersion} only; " +
                 "predecessor and successor must run builds that share a handoff format");
 
         if (data.Length < FixedLength)
@@ -138,17 +154,28 @@ public sealed class HandoffHeader
             addresses[i] = address;
             offset += length;
         }
+        HandoffLineage? lineage = null;
+        if (version >= 2)
+        {
+            if (data.Length < offset + LineageLength)
+                throw Truncated(data.Length, "the generation and upgrade counts");
+            lineage = new HandoffLineage(BinaryPrimitives.ReadUInt32BigEndian(data[offset..]),
+                BinaryPrimitives.ReadUInt32BigEndian(data[(offset + 4)..]), BinaryPrimitives.ReadUInt32BigEndian(data[(offset + 8)..]));
+            if (lineage.Generation == 0)
+                throw new InvalidDataException("handoff header carries generation 0; generations count from 1");
+            offset += LineageLength;
+        }
         if (offset != data.Length)
             throw new InvalidDataException(
-                $"handoff header has {data.Length - offset} unexpected byte(s) after its {count} address(es)");
+                $"handoff header has {data.Length - offset} unexpected byte(s) after its {(version >= 2 ? "upgrade counts" : $"{count} address(es)")}");
 
         var problem = Validate(addresses);
         if (problem is not null) throw new InvalidDataException($"handoff header: {problem}");
-        return new HandoffHeader(pid, addresses);
+        return new HandoffHeader(pid, addresses, lineage);
     }
 
     public override string ToString() =>
-        $"handoff v{CurrentVersion} from pid {SenderPid}: [{string.Join(", ", Addresses)}]";
+        $"handoff v{CurrentVersion} from pid {SenderPid}: [{string.Join(", ", Addresses)}]{(Lineage is { } l ? $", {l}" : "")}";
 
     private static string? Validate(IReadOnlyList<ListenAddress> addresses)
     {

@@ -21,7 +21,9 @@ public static class PredecessorHandoff
     // Short: the successor is usually up within a few hundred ms, and each attempt is one cheap local connect().
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(10);
 
-    public static async Task<HandoffOutcome> RunAsync(ServerConf server, ListenerRegistry registry, LifecycleState phases, CancellationToken cancel)
+    /// <param name="lineage">This process's generation and upgrade counts, for the successor to go on from.</param>
+    public static async Task<HandoffOutcome> RunAsync(ServerConf server, ListenerRegistry registry, LifecycleState phases,
+        HandoffLineage lineage, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         try
@@ -40,7 +42,7 @@ public static class PredecessorHandoff
             var committed = false;
             try
             {
-                var outcome = await HandOverAsync(server, registry, phases, channel, peer, clock, cancel);
+                var outcome = await HandOverAsync(server, registry, phases, lineage, channel, peer, clock, cancel);
                 committed = outcome.Committed;
                 return outcome;
             }
@@ -60,10 +62,10 @@ public static class PredecessorHandoff
     }
 
     private static async Task<HandoffOutcome> HandOverAsync(ServerConf server, ListenerRegistry registry, LifecycleState phases,
-        UpgradeChannel channel, PeerCredentials peer, Stopwatch clock, CancellationToken cancel)
+        HandoffLineage lineage, UpgradeChannel channel, PeerCredentials peer, Stopwatch clock, CancellationToken cancel)
     {
-        var listeners = registry.Listeners;
-        await channel.SendListenersAsync(HandoffHeader.ForCurrentProcess(listeners.Select(l => l.Address)),
+        var listeners = registry.Handed;
+        await channel.SendListenersAsync(HandoffHeader.ForCurrentProcess(listeners.Select(l => l.Address), lineage),
             listeners.Select(l => l.Fd).ToArray());
         phases.Enter(Phase.HandoffSent, "{Count} listeners to pid {Pid} after {Elapsed} ms", listeners.Count, peer.Pid, clock.ElapsedMilliseconds);
         ProcessSignals.StopIfTestAsks("handoff-sent");

@@ -16,14 +16,19 @@ public sealed class SuccessorHandoff : IAsyncDisposable
     private readonly UpgradeChannel _channel;
     private int _released;
 
-    private SuccessorHandoff(UpgradeChannel channel, int predecessorPid, IReadOnlyDictionary<ListenAddress, int> listeners)
+    private SuccessorHandoff(UpgradeChannel channel, int predecessorPid, IReadOnlyDictionary<ListenAddress, int> listeners,
+        HandoffLineage lineage)
     {
         _channel = channel;
         PredecessorPid = predecessorPid;
         Listeners = listeners;
+        Lineage = lineage;
     }
 
     public int PredecessorPid { get; }
+
+    /// <summary>The predecessor's generation and upgrade counts (<see cref="HandoffLineage.First"/> from a version 1 sender).</summary>
+    public HandoffLineage Lineage { get; }
 
     /// <summary>The received listening fds by address; the listener registry takes ownership of them.</summary>
     public IReadOnlyDictionary<ListenAddress, int> Listeners { get; }
@@ -87,7 +92,7 @@ public sealed class SuccessorHandoff : IAsyncDisposable
             phases.Enter(Phase.UpgradeReceived, "{Count} listeners from pid {Pid}: {Addresses}",
                 fds.Length, header.SenderPid, string.Join(", ", header.Addresses));
             ProcessSignals.StopIfTestAsks("upgrade-received"); // a successor killed right after taking the fds
-            return new SuccessorHandoff(channel, header.SenderPid, listeners);
+            return new SuccessorHandoff(channel, header.SenderPid, listeners, header.Lineage ?? HandoffLineage.First);
         }
         catch (Exception e) when (e is TimeoutException or InvalidDataException or IOException or OperationCanceledException)
         {

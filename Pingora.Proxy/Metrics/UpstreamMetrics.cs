@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace Pingora.Proxy.Metrics;
+
+/// <summary>
+/// The proxy pipeline YARP runs by default (session affinity, load balancing, passive health checks), plus one last
+/// step that times the forwarding to the chosen destination and counts its failures by <see cref="ForwarderError"/>.
+/// </summary>
+public static class UpstreamMetrics
+{
+    public static Action<IReverseProxyApplicationBuilder> Pipeline(ProxyMetrics metrics) => proxy =>
+    {
+        proxy.UseSessionAffinity();
+        proxy.UseLoadBalancing();
+        proxy.UsePassiveHealthChecks();
+        proxy.Use(async (context, next) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await next();
+            }
+            finally
+            {
+                var proxied = context.Features.Get<IReverseProxyFeature>()!;
+                var cluster = proxied.Cluster?.Config.ClusterId ?? RequestMetrics.None;
+                if (proxied.ProxiedDestination is { } destination)
+                    metrics.UpstreamDuration.WithLabels(cluster, destination.DestinationId).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                if (context.Features.Get<IForwarderErrorFeature>() is { } failure)
+                    metrics.UpstreamFailures.WithLabels(cluster, ErrorNames.Of(failure.Error)).Inc();
+            }
+        });
+    };
+
+    private static class ErrorNames
+    {
+        private static readonly Dictionary<ForwarderError, string> Names =
+            Enum.GetValues<ForwarderError>().ToDictionary(e => e, e => e.ToString());
+
+        public static string Of(ForwarderError error) => Names.TryGetValue(error, out var name) ? name : error.ToString();
+    }
+}
