@@ -1,4 +1,5 @@
 using Pingora.Proxy.Listeners;
+using Pingora.Proxy.Policies;
 using YamlDotNet.RepresentationModel;
 using Yarp.ReverseProxy.Configuration;
 
@@ -48,12 +49,14 @@ internal static class ConfigDocumentBinder
 
         var server = binder.BindObject<ServerConf>(root, NodePath.Root,
             key => KeyNames.Same(key, ListenersKey) || KeyNames.Same(key, ConfigPaths.ReverseProxy)
-                   || PingoraKeysWithoutEffect.Contains(KeyNames.Normalize(key)),
-            [ListenersKey, ConfigPaths.ReverseProxy]);
+                   || PingoraKeysWithoutEffect.Contains(KeyNames.Normalize(key)) || PolicySections.IsPolicyKey(key),
+            [ListenersKey, ConfigPaths.ReverseProxy, .. PolicySections.Keys]);
         var listeners = BindListeners(root, listenersKey, binder, diagnostics);
         var (routes, clusters) = proxyKey is null
             ? ([], [])
             : ReverseProxySectionBinder.Bind(proxyKey, root.Children[proxyKey], binder, diagnostics);
+
+        var policies = PolicySections.Bind(root, binder);
 
         return new PingoraConfig
         {
@@ -62,6 +65,7 @@ internal static class ConfigDocumentBinder
             Listeners = listeners,
             Routes = routes,
             Clusters = clusters,
+            Policies = policies,
         };
     }
 

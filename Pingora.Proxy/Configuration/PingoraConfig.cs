@@ -1,3 +1,4 @@
+using Pingora.Proxy.Policies;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Pingora.Proxy.Configuration;
@@ -10,4 +11,6 @@ public sealed class PingoraConfig
     public required IReadOnlyList<ListenerConf> Listeners { get; init; }
     public required IReadOnlyList<RouteConfig> Routes { get; init; }
     public required IReadOnlyList<ClusterConfig> Clusters { get; init; }
+    /// <summary>The named route policies (RateLimiter, RequestTimeouts, OutputCache, Cors sections).</summary>
+    public PolicyConf Policies { get; init; } = new();
 }

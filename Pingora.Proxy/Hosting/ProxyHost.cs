@@ -15,6 +15,7 @@ using Pingora.Proxy.Drain;
 using Pingora.Proxy.Files;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
+using Pingora.Proxy.Policies;
 using Pingora.Proxy.ProxyProtocol;
 using Yarp.ReverseProxy.Configuration;
 
@@ -29,11 +30,13 @@ public sealed class ProxyHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly InMemoryConfigProvider _routes;
     private readonly ConnectionTracker _tracker;
+    private readonly PolicyPipeline _policies;
 
-    private ProxyHost(WebApplication app, ConnectionTracker tracker)
+    private ProxyHost(WebApplication app, ConnectionTracker tracker, PolicyPipeline policies)
     {
         _app = app;
         _tracker = tracker;
+        _policies = policies;
         _routes = app.Services.GetRequiredService<InMemoryConfigProvider>();
     }
 
@@ -73,13 +76,19 @@ public sealed class ProxyHost : IAsyncDisposable
         });
 
         builder.Services.AddRouting();
+        PolicyPipeline.AddServices(builder.Services, config.Policies);
         builder.Services.AddReverseProxy().LoadFromMemory(ConfigFingerprint.Stamp(config.Routes), ConfigFingerprint.Stamp(config.Clusters));
 
         var app = builder.Build();
         app.UseRequestTracking(tracker);
         app.UseStatusEndpoint(config.Server.StatusPath, status, tracker);
+        // Explicit, so the policies run after routing has chosen the route whose metadata names them.
+        app.UseRouting();
+        var policies = new PolicyPipeline(config.Policies);
+        policies.Track(config.Routes);
+        policies.Use(app);
         app.MapReverseProxy();
-        return new ProxyHost(app, tracker);
+        return new ProxyHost(app, tracker, policies);
     }
 
     /// <summary>
@@ -137,8 +146,12 @@ public sealed class ProxyHost : IAsyncDisposable
 
     /// <summary>Swaps routes and clusters atomically; requests in flight finish on the snapshot they started on. Every
     /// changed key applies, including those YARP's change detection misses (see <see cref="ConfigFingerprint"/>).</summary>
-    public void ApplyRoutes(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters) =>
+    public void ApplyRoutes(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters)
+    {
+        _policies.Enable(routes);
         _routes.Update(ConfigFingerprint.Stamp(routes), ConfigFingerprint.Stamp(clusters));
+        _policies.Track(routes);
+    }
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 }

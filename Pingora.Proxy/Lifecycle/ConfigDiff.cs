@@ -1,8 +1,9 @@
 using Pingora.Proxy.Configuration;
+using Pingora.Proxy.Policies;
 
 namespace Pingora.Proxy.Lifecycle;
 
-/// <summary>What a reload cannot apply in place: server keys and listeners take effect only through an upgrade.</summary>
+/// <summary>What a reload cannot apply in place: server keys, listeners and policy definitions take effect only through an upgrade.</summary>
 public static class ConfigDiff
 {
     public static IReadOnlyList<string> NeedingUpgrade(PingoraConfig running, PingoraConfig reloaded)
@@ -13,6 +14,7 @@ public static class ConfigDiff
             .ToList();
         if (!running.Listeners.Select(Describe).SequenceEqual(reloaded.Listeners.Select(Describe)))
             changed.Add("listeners");
+        changed.AddRange(PolicyReload.ChangedSections(running.Policies, reloaded.Policies));
         return changed;
     }
 
