@@ -20,6 +20,7 @@ namespace Pingora.Proxy.Tests.Harness;
 /// <list type="bullet">
 /// <item><c>/echo/{**path}</c>: JSON <see cref="EchoResponse"/> of method, path, query, Host and request headers.</item>
 /// <item><c>/slow?ms=N&amp;bytes=M</c>: headers at once, then M pattern bytes spread over N ms.</item>
+/// <item><c>/delay?ms=N</c>: waits N ms before the headers, then a short body (an upstream slow to answer).</item>
 /// <item><c>/bytes?n=N</c>: N pattern bytes as fast as the reader takes them.</item>
 /// <item><c>/upload</c>: reads the whole request body and answers with its length in bytes.</item>
 /// </list>
@@ -130,6 +131,11 @@ public sealed class TestBackend : IAsyncDisposable
                 await EchoAsync(context);
             else if (path == "/slow")
                 await SlowAsync(context);
+            else if (path == "/delay")
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(QueryLong(context, "ms", 1000)), context.RequestAborted);
+                await context.Response.WriteAsync("delayed", context.RequestAborted);
+            }
             else if (path == "/bytes")
                 await BytesAsync(context);
             else if (path == "/upload")
