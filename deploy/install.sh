@@ -63,6 +63,7 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 binary="$(binary_to_install)"
+install_native_beside "$binary"
 install_file "$binary" "$BIN" 755
 install_config
 if is_system_install; then install_user; fi

@@ -61,6 +61,18 @@ install_file() {
     echo "installed: $dest"
 }
 
+# A Native AOT build (-p:PingoraAot=true) cannot bundle a native library: Mono.Posix's libMonoPosixHelper.so comes
+# beside the binary and must be installed beside it too, before the binary that loads it. The shipped single file
+# bundles it, so for that build there is nothing beside it and this does nothing.
+install_native_beside() {
+    local src_dir lib
+    src_dir="$(dirname "$1")"
+    for lib in "$src_dir"/libMonoPosixHelper.so; do
+        [[ -f "$lib" ]] && install_file "$lib" "$(dirname "$BIN")/$(basename "$lib")" 644
+    done
+    return 0
+}
+
 # The new binary must accept the installed configuration before anything runs it.
 check_config() {
     "$BIN" -t -c "$CONF" || die "$CONF does not pass '$BIN -t'; fix it and run $(basename "$0") again"

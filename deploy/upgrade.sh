@@ -35,6 +35,7 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 binary="$(binary_to_install)"
+install_native_beside "$binary"
 install_file "$binary" "$BIN" 755
 check_config
 

@@ -37,6 +37,18 @@ public class YamlBinderTests
         public int MaxRetries { get; set; }
     }
 
+    // The binder builds only the types it is told of (so that it works in a Native AOT build); these are the samples'.
+    static YamlBinderTests()
+    {
+        BindableTypes.Object<Sample>();
+        BindableTypes.Object<SampleChild>();
+        BindableTypes.ListOf<SampleChild>();
+        BindableTypes.ListOf<int>();
+        BindableTypes.ArrayOf<int>();
+        BindableTypes.ListOf<double>();
+        BindableTypes.DictionaryOf<int>();
+    }
+
     private static (Sample Value, DiagnosticBag Diagnostics) Bind(string yaml)
     {
         var diagnostics = new DiagnosticBag("b.yaml");

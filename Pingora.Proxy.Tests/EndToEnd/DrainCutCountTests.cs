@@ -5,14 +5,15 @@ using Pingora.Proxy.Tests.Harness;
 
 namespace Pingora.Proxy.Tests.EndToEnd;
 
-/// <summary>phase=drained counts the connections still open at the drain deadline, HTTP/2 ones included: those are
-/// the ones the deadline cut.</summary>
+/// <summary>phase=drained counts, by kind, the connections the drain closed cleanly at its deadline (HTTP/1.x and HTTP/2
+/// responses still running) and those still open after that, which the deadline cut (a WebSocket client that never
+/// answers the close frame).</summary>
 [TestFixture]
 [Category("EndToEnd")]
 public sealed class DrainCutCountTests : PingoraTestBase
 {
     [Test]
-    public async Task The_drained_line_counts_the_http1_and_http2_connections_cut_at_the_deadline()
+    public async Task The_drained_line_counts_by_kind_the_connections_closed_and_cut_at_the_deadline()
     {
         var backend = await StartBackendAsync("A");
         var config = NewConfig();
@@ -31,11 +32,14 @@ public sealed class DrainCutCountTests : PingoraTestBase
         using var h1 = await h1Client.GetAsync(http1.Url("/slow?ms=30000&bytes=100000"), HttpCompletionOption.ResponseHeadersRead);
         using var h2 = await h2Client.GetAsync(http2.Url("/slow?ms=30000&bytes=100000"), HttpCompletionOption.ResponseHeadersRead);
         Assert.That(h2.Version, Is.EqualTo(HttpVersion.Version20), "the second request must be HTTP/2, or this test proves nothing about it");
-        await backend.WaitForInFlightAsync(2, Timeouts.Phase);
+        // Opened, and then never read: it does not answer the close frame.
+        using var deaf = await RawWebSocketClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, http1.Port), "/ws", CancellationToken.None);
+        await backend.WaitForInFlightAsync(3, Timeouts.Phase);
 
         pingora.Signal(Signals.SIGTERM);
         var drained = await pingora.WaitForPhaseAsync("drained", Timeouts.AfterConfigured(config.GracefulShutdownTimeoutSeconds));
         Assert.That(await pingora.WaitForExitAsync(Timeouts.Phase), Is.Zero, pingora.LastLines());
-        Assert.That(drained.Text, Does.Contain("; 2 connections cut at the deadline"), pingora.LastLines());
+        Assert.That(drained.Text, Does.Contain("closed at the deadline: 1 HTTP/1.x, 1 HTTP/2, 0 WebSocket, 0 other upgraded;")
+            .And.Contain("cut: 0 HTTP/1.x, 0 HTTP/2, 1 WebSocket, 0 other upgraded; 1 connections cut at the deadline"), pingora.LastLines());
     }
 }

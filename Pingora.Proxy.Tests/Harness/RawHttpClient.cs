@@ -34,7 +34,17 @@ public static class RawHttpClient
     /// write each.</param>
     /// <param name="pause">Between two preface writes: with Nagle off, each write then leaves as a segment of its own.</param>
     public static async Task<RawHttpResponse> GetAsync(IPEndPoint endPoint, string pathAndQuery, string? hostHeader,
-        TestCertificate? tls, IReadOnlyList<byte[]> preface, TimeSpan pause, CancellationToken cancellationToken)
+        TestCertificate? tls, IReadOnlyList<byte[]> preface, TimeSpan pause, CancellationToken cancellationToken) =>
+        (await GetAsync(endPoint, pathAndQuery, hostHeader, tls, preface, pause, readToClose: false, cancellationToken)).Response;
+
+    /// <summary>A plain GET as above, and then reads on until the server closes the connection: FIN, or RST.</summary>
+    public static Task<(RawHttpResponse Response, TcpEnd? End)> GetToCloseAsync(IPEndPoint endPoint, string pathAndQuery,
+        CancellationToken cancellationToken) =>
+        GetAsync(endPoint, pathAndQuery, null, null, [], TimeSpan.Zero, readToClose: true, cancellationToken);
+
+    private static async Task<(RawHttpResponse Response, TcpEnd? End)> GetAsync(IPEndPoint endPoint, string pathAndQuery,
+        string? hostHeader, TestCertificate? tls, IReadOnlyList<byte[]> preface, TimeSpan pause, bool readToClose,
+        CancellationToken cancellationToken)
     {
         using var tcp = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true };
         await tcp.ConnectAsync(endPoint, cancellationToken);
@@ -60,7 +70,9 @@ public static class RawHttpClient
                           "User-Agent: pingora-e2e-raw\r\nAccept: */*\r\nConnection: close\r\n\r\n";
             await stream.WriteAsync(Encoding.ASCII.GetBytes(request), cancellationToken);
             await stream.FlushAsync(cancellationToken);
-            return await ReadResponseAsync(new BufferedReader(stream), cancellationToken);
+            var reader = new BufferedReader(stream);
+            var response = await ReadResponseAsync(reader, cancellationToken);
+            return (response, readToClose ? await reader.ReadToCloseAsync(cancellationToken) : null);
         }
         finally
         {
@@ -193,6 +205,12 @@ public static class RawHttpClient
                 _start = _end;
             } while (await FillAsync(ct));
             return rest.ToArray();
+        }
+
+        public async Task<TcpEnd> ReadToCloseAsync(CancellationToken ct)
+        {
+            _start = _end;
+            return await TcpEnds.ReadToEndAsync(stream, ct);
         }
 
         private async Task<bool> FillAsync(CancellationToken ct)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.WebSockets;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -11,6 +12,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using System.Threading.Channels;
 
 namespace Pingora.Proxy.Tests.Harness;
 
@@ -22,6 +24,9 @@ namespace Pingora.Proxy.Tests.Harness;
 /// <item><c>/slow?ms=N&amp;bytes=M</c>: headers at once, then M pattern bytes spread over N ms.</item>
 /// <item><c>/delay?ms=N</c>: waits N ms before the headers, then a short body (an upstream slow to answer).</item>
 /// <item><c>/bytes?n=N</c>: N pattern bytes as fast as the reader takes them.</item>
+/// <item><c>/sse</c>: server-sent events, one every 100 ms, until the client or the proxy ends it.</item>
+/// <item><c>/ws</c>: a WebSocket that echoes every message and answers a close frame with the same status; the
+/// status it was closed with is reported by <see cref="NextWebSocketCloseAsync"/>.</item>
 /// <item><c>/upload</c>: reads the whole request body and answers with its length in bytes.</item>
 /// </list>
 /// </summary>
@@ -36,6 +41,7 @@ public sealed class TestBackend : IAsyncDisposable
     private long _requests;
     private int _inFlight;
     private TaskCompletionSource _inFlightChanged = NewSignal();
+    private readonly Channel<WebSocketEnd> _webSocketEnds = Channel.CreateUnbounded<WebSocketEnd>();
 
     public string Name { get; }
     public int Port { get; private set; }
@@ -83,6 +89,7 @@ public sealed class TestBackend : IAsyncDisposable
 
         var app = builder.Build();
         var backend = new TestBackend(name, app, certificate is not null);
+        app.UseWebSockets();
         app.Run(backend.HandleAsync);
         await app.StartAsync();
 
@@ -138,6 +145,10 @@ public sealed class TestBackend : IAsyncDisposable
             }
             else if (path == "/bytes")
                 await BytesAsync(context);
+            else if (path == "/sse")
+                await ServerSentEventsAsync(context);
+            else if (path == "/ws" && context.WebSockets.IsWebSocketRequest)
+                await WebSocketEchoAsync(context);
             else if (path == "/upload")
                 await UploadAsync(context);
             else
@@ -195,6 +206,55 @@ public sealed class TestBackend : IAsyncDisposable
         }
     }
 
+    private static async Task ServerSentEventsAsync(HttpContext context)
+    {
+        context.Response.ContentType = "text/event-stream";
+        await context.Response.StartAsync(context.RequestAborted);
+        for (var id = 0; ; id++)
+        {
+            await context.Response.WriteAsync($"id: {id}\ndata: event {id}\n\n", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await Task.Delay(100, context.RequestAborted);
+        }
+    }
+
+    private async Task WebSocketEchoAsync(HttpContext context)
+    {
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            while (true)
+            {
+                var received = await socket.ReceiveAsync(buffer, context.RequestAborted);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    _webSocketEnds.Writer.TryWrite(new WebSocketEnd(socket.CloseStatus, null));
+                    await socket.CloseOutputAsync(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, null, context.RequestAborted);
+                    return;
+                }
+                await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, context.RequestAborted);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
+        {
+            _webSocketEnds.Writer.TryWrite(new WebSocketEnd(null, e.GetType().Name + ": " + e.Message));
+        }
+    }
+
+    /// <summary>How the next WebSocket to end here ended: the close status the proxy sent, or the error without one.</summary>
+    public async Task<WebSocketEnd> NextWebSocketCloseAsync(TimeSpan timeout)
+    {
+        try
+        {
+            return await _webSocketEnds.Reader.ReadAsync().AsTask().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new HarnessTimeoutException($"timed out after {timeout.TotalSeconds:F1}s waiting for a WebSocket to end at {this}");
+        }
+    }
+
     private static async Task UploadAsync(HttpContext context)
     {
         var buffer = new byte[64 * 1024];
@@ -245,3 +305,6 @@ public sealed class TestBackend : IAsyncDisposable
 
     public override string ToString() => $"backend {Name} at {Address}";
 }
+
+/// <summary>How a WebSocket ended at the backend: with a close frame (its status), or with an error and none.</summary>
+public sealed record WebSocketEnd(WebSocketCloseStatus? CloseStatus, string? Error);

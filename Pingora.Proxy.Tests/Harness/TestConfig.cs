@@ -47,6 +47,7 @@ public sealed class TestConfig
     public string? User { get; set; }
     public string? Group { get; set; }
     public string? WorkingDirectory { get; set; }
+    public double? WebsocketCloseAfterSeconds { get; set; }
 
     public List<ListenerSpec> Listeners { get; } = [];
     public List<RouteSpec> Routes { get; } = [];
@@ -213,6 +214,7 @@ public sealed class TestConfig
         if (User is not null) yield return ("user", Quote(User));
         if (Group is not null) yield return ("group", Quote(Group));
         if (WorkingDirectory is not null) yield return ("working_directory", Quote(WorkingDirectory));
+        if (WebsocketCloseAfterSeconds is { } webSockets) yield return ("websocket_close_after_seconds", Number(webSockets));
     }
 
     private bool IsRenderedServerKey(string key) => OptionalServerValues().Any(v => v.Key == key) || key is "version" or "pid_file" or "upgrade_sock" or

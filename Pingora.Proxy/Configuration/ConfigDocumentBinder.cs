@@ -97,7 +97,7 @@ internal static class ConfigDocumentBinder
             $"duplicate key: '{key.Value}' repeats '{first.Value}' from line {first.Start.Line}");
     }
 
-    private static ScalarConverter CreateScalarConverter()
+    internal static ScalarConverter CreateScalarConverter()
     {
         var converter = new ScalarConverter();
         converter.Register(typeof(ListenAddress), "an address such as 0.0.0.0:8080 or [::]:8080",

@@ -33,4 +33,9 @@ public sealed class ServerConf
     public double UpgradeAckTimeoutSeconds { get; set; } = 30;
     public string? SessionAffinityKeysDir { get; set; }
     public double DrainIdleTimeoutSeconds { get; set; } = 2;
+    /// <summary>
+    /// While draining, how long after the drain begins WebSockets are sent their close frame (1001), so that their
+    /// clients reconnect (to the successor) early. Unset: at the deadline, as every other connection.
+    /// </summary>
+    public double? WebsocketCloseAfterSeconds { get; set; }
 }

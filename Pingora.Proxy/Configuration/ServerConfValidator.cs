@@ -11,9 +11,9 @@ internal static class ServerConfValidator
     // a larger timeout would pass here and then throw in the middle of an upgrade or shutdown.
     private const double MaxSeconds = (uint.MaxValue - 1) / 1000.0;
 
-    // Zero is meaningful for these two: exit without waiting for in-flight requests.
+    // Zero is meaningful for these: exit (or close WebSockets) without waiting for in-flight requests.
     private static readonly HashSet<string> ZeroAllowed =
-        [nameof(ServerConf.GracePeriodSeconds), nameof(ServerConf.GracefulShutdownTimeoutSeconds)];
+        [nameof(ServerConf.GracePeriodSeconds), nameof(ServerConf.GracefulShutdownTimeoutSeconds), nameof(ServerConf.WebsocketCloseAfterSeconds)];
 
     public static void Validate(ServerConf server, SourceMap sourceMap, DiagnosticBag diagnostics)
     {
@@ -28,8 +28,8 @@ internal static class ServerConfValidator
         // By reflection so that a *_seconds key added to ServerConf later is covered without touching this file.
         foreach (var property in typeof(ServerConf).GetProperties())
         {
-            if (property.PropertyType != typeof(double) || !property.Name.EndsWith("Seconds", StringComparison.Ordinal)) continue;
-            var seconds = (double)property.GetValue(server)!;
+            if (property.PropertyType != typeof(double) && property.PropertyType != typeof(double?)) continue;
+            if (!property.Name.EndsWith("Seconds", StringComparison.Ordinal) || property.GetValue(server) is not double seconds) continue;
             if (ZeroAllowed.Contains(property.Name))
                 Check(seconds >= 0, property.Name, $"must be 0 or more, got {seconds}");
             else

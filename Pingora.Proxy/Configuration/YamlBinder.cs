@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Collections.Concurrent;
 using System.Reflection;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -14,7 +13,8 @@ namespace Pingora.Proxy.Configuration;
 /// and YARP's <c>ClusterId</c> both bind as written. Scalars are read by <see cref="ScalarConverter"/>; lists become
 /// <see cref="List{T}"/> (or arrays); mappings become case-insensitive <see cref="Dictionary{TKey,TValue}"/> as YARP's
 /// own configuration reader builds them, or objects whose public settable or <c>init</c> properties are set through
-/// reflection (YARP's configuration types are records with <c>init</c> setters).
+/// reflection (YARP's configuration types are records with <c>init</c> setters). Every such type is one of
+/// <see cref="BindableTypes"/>, so the binder works unchanged in a Native AOT build.
 /// </para>
 /// <para>
 /// A value that fails to bind leaves the property at its default, and its path is marked in the bag so later checks
@@ -24,7 +24,6 @@ namespace Pingora.Proxy.Configuration;
 /// </summary>
 internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap, ScalarConverter scalars)
 {
-    private static readonly ConcurrentDictionary<Type, IReadOnlyDictionary<string, PropertyInfo>> PropertyCache = new();
     // Not thread-safe, hence one per binder; a binder serves one load.
     private readonly NullabilityInfoContext _nullability = new();
 
@@ -87,7 +86,7 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
     private void BindInto(YamlMappingNode map, object target, NodePath path, Func<string, bool>? handledElsewhere,
         IEnumerable<string>? otherKeys)
     {
-        var properties = PropertiesOf(target.GetType());
+        var properties = ShapeOf(target.GetType()).Properties;
         var seen = new Dictionary<PropertyInfo, (string Key, Mark Start)>();
         foreach (var (keyNode, valueNode) in map.Children)
         {
@@ -150,8 +149,7 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
                 Fail(node, path, $"expected a mapping, got {Describe(node)}");
                 return false;
             }
-            value = Activator.CreateInstance(target)
-                ?? throw new InvalidOperationException($"{target} cannot be created by the configuration binder");
+            value = ShapeOf(target).Create();
             BindInto(map, value, path, null, null);
             return true;
         }
@@ -212,8 +210,7 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
             return false;
         }
         // Case-insensitive like the dictionaries YARP's own configuration reader builds: "d1" and "D1" are one key.
-        var dictionary = (IDictionary)Activator.CreateInstance(
-            typeof(Dictionary<,>).MakeGenericType(typeof(string), valueType), StringComparer.OrdinalIgnoreCase)!;
+        var dictionary = BindableTypes.NewDictionary(valueType) ?? throw Unsupported(typeof(Dictionary<,>), valueType);
         var firstSeen = new Dictionary<string, Mark>(StringComparer.OrdinalIgnoreCase);
         foreach (var (keyNode, valueNode) in map.Children)
         {
@@ -245,7 +242,7 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
             Fail(node, path, $"expected a list, got {Describe(node)}{hint}");
             return false;
         }
-        var list = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(elementType))!;
+        var list = BindableTypes.NewList(elementType) ?? throw Unsupported(typeof(List<>), elementType);
         var ok = true;
         for (var i = 0; i < sequence.Children.Count; i++)
         {
@@ -258,13 +255,7 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
             else ok = false;
         }
         if (!ok) return false;
-        if (listType.IsArray)
-        {
-            var array = Array.CreateInstance(elementType, list.Count);
-            list.CopyTo(array, 0);
-            value = array;
-        }
-        else value = list;
+        value = listType.IsArray ? BindableTypes.ToArray(elementType, list) ?? throw Unsupported(typeof(Array), elementType) : list;
         return true;
     }
 
@@ -295,16 +286,9 @@ internal sealed class YamlBinder(DiagnosticBag diagnostics, SourceMap sourceMap,
         return isList ? type.GetGenericArguments()[0] : null;
     }
 
-    private static IReadOnlyDictionary<string, PropertyInfo> PropertiesOf(Type type) => PropertyCache.GetOrAdd(type, static t =>
-    {
-        var byKey = new Dictionary<string, PropertyInfo>(StringComparer.Ordinal);
-        foreach (var property in t.GetProperties(BindingFlags.Public | BindingFlags.Instance))
-        {
-            if (property.SetMethod is not { IsPublic: true } || property.GetIndexParameters().Length > 0) continue;
-            // Two properties one key could reach would make binding depend on declaration order.
-            if (!byKey.TryAdd(KeyNames.Normalize(property.Name), property))
-                throw new InvalidOperationException($"{t}.{property.Name} collides with another property once case and underscores are ignored");
-        }
-        return byKey;
-    });
+    private static ObjectShape ShapeOf(Type type) =>
+        BindableTypes.ObjectOf(type) ?? throw new NotSupportedException($"{type} is not one of the configuration binder's BindableTypes");
+
+    private static NotSupportedException Unsupported(Type collection, Type item) =>
+        new($"{collection.Name} of {item} is not one of the configuration binder's BindableTypes");
 }

@@ -15,6 +15,7 @@ public sealed class ConnectionTracker
     private int _unsettled;
     private TaskCompletionSource? _settled;
     private volatile bool _draining;
+    private readonly CancellationTokenSource _drainingStarted = new();
 
     public int Active => Volatile.Read(ref _active);
     public int Unsettled => Volatile.Read(ref _unsettled);
@@ -22,13 +23,28 @@ public sealed class ConnectionTracker
     /// <summary>Set once this process is on its way out: from then on HTTP/1.x responses carry Connection: close.</summary>
     public bool Draining => _draining;
 
-    public void StartDraining() => _draining = true;
+    public void StartDraining()
+    {
+        _draining = true;
+        Counts.StartCounting();
+        _drainingStarted.Cancel();
+    }
+
+    /// <summary>Connections by kind, and how those that ended since the drain began ended.</summary>
+    public DrainCounts Counts { get; } = new();
+
+    /// <summary>Cancelled by <see cref="StartDraining"/>, for what a connection does differently while draining.</summary>
+    public CancellationToken WhenDraining => _drainingStarted.Token;
+
+    /// <summary>The requests in flight on these connections, which the drain ends cleanly at its deadline.</summary>
+    public InFlightRequests Requests { get; } = new();
 
     public TrackedConnection Open()
     {
         // Atomic like the decrement in Closed, which runs outside the lock: a plain ++ here could lose it.
         Interlocked.Increment(ref _active);
         lock (_gate) _unsettled++;
+        Counts.Opened();
         return new TrackedConnection(this);
     }
 
@@ -70,19 +86,39 @@ public sealed class TrackedConnection(ConnectionTracker tracker)
     private int _settled;
     private int _closed;
     private volatile bool _requestSeen;
+    private volatile bool _closedByDrain;
+    private readonly object _kindGate = new();
+    private RequestKind _kind = RequestKind.Http1;
 
     /// <summary>Called for every request; cheap after the first.</summary>
     public void RequestStarted(bool multiplexed)
     {
         if (_requestSeen) return;
         _requestSeen = true;
-        if (multiplexed) Settle();
+        if (!multiplexed) return;
+        Became(RequestKind.Http2);
+        Settle();
     }
+
+    /// <summary>An HTTP/1.1 upgrade (or, on HTTP/2, the first WebSocket): the connection counts as that kind from now.</summary>
+    internal void Became(RequestKind kind)
+    {
+        lock (_kindGate)
+        {
+            if (_kind == kind || Volatile.Read(ref _closed) != 0) return;
+            tracker.Counts.Became(_kind, kind);
+            _kind = kind;
+        }
+    }
+
+    /// <summary>The drain ended a request on it at the deadline: its end is the drain's doing.</summary>
+    internal void ClosedByDrain() => _closedByDrain = true;
 
     public void Close()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
         Settle();
+        lock (_kindGate) tracker.Counts.Closed(_kind, _closedByDrain);
         tracker.Closed();
     }
 

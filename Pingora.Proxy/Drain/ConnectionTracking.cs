@@ -29,20 +29,24 @@ public static class ConnectionTracking
     /// First in the HTTP pipeline: tells the tracker a request began and whether the connection multiplexes (HTTP/2),
     /// and while draining asks each HTTP/1.x client to close the connection after this response, so that it reconnects
     /// (to the successor, after an upgrade) instead of sending its next request on a connection about to be closed.
+    /// Every request is registered in <see cref="ConnectionTracker.Requests"/> until it ends, for the deadline.
     /// </summary>
     public static IApplicationBuilder UseRequestTracking(this IApplicationBuilder app, ConnectionTracker tracker) =>
-        app.Use((context, next) =>
+        app.Use(async (context, next) =>
         {
             var http2 = HttpProtocol.IsHttp2(context.Request.Protocol); // no HTTP/3 listener exists
+            TrackedConnection? connection = null;
             if (context.Features.Get<IConnectionItemsFeature>()?.Items is { } items
                 && items.TryGetValue(TrackedConnection.ItemKey, out var value)
                 && value is TrackedConnection tracked)
             {
                 tracked.RequestStarted(http2);
+                connection = tracked;
             }
             // Kestrel ends keep-alive when the response says Connection: close; YARP never copies a backend's
             // Connection header (hop-by-hop), so this one stands.
             if (tracker.Draining && !http2) context.Response.Headers.Connection = "close";
-            return next(context);
+            using var request = tracker.Requests.Begin(context, http2, connection);
+            await next(context);
         });
 }

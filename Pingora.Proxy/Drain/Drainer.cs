@@ -8,17 +8,23 @@ namespace Pingora.Proxy.Drain;
 /// <summary>
 /// Ends serving without failing a request that can finish in time, for SIGTERM and after a handoff alike:
 /// stop accepting, let connections end on their own (see <see cref="ConnectionTracker"/>), then Kestrel's graceful
-/// stop for what is left, all within one deadline. Returns as soon as the last connection is gone.
+/// stop for what is left, all within one deadline. Shortly before the deadline what still runs is ended cleanly for
+/// its kind (<see cref="InFlightRequests"/>); only what outlives that too is cut. Returns as soon as the last
+/// connection is gone.
 /// </summary>
 public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker, ProxyHost host, LifecycleState phases)
 {
+    /// <summary>The longest a clean close may take before the deadline: a WebSocket close handshake is one round trip.</summary>
+    private static readonly TimeSpan MaxCloseAllowance = TimeSpan.FromSeconds(2);
+
+    /// <param name="webSocketCloseAfter">From the start of the drain, when WebSockets get their close frame if the
+    /// deadline's own close is later; null: at the deadline's.</param>
     /// <param name="abort">Cuts the drain short (SIGINT): what is left is aborted at once, as at the deadline.</param>
-    public async Task DrainAsync(string reason, TimeSpan deadline, TimeSpan idleTimeout, CancellationToken abort = default)
+    public async Task DrainAsync(string reason, TimeSpan deadline, TimeSpan idleTimeout, TimeSpan? webSocketCloseAfter = null,
+        CancellationToken abort = default)
     {
         var clock = Stopwatch.StartNew();
         tracker.StartDraining();
-        using var due = CancellationTokenSource.CreateLinkedTokenSource(abort);
-        due.CancelAfter(deadline);
 
         // Our descriptors close here. Alone, that refuses new connections at once; after a handoff the successor
         // still holds the same sockets, so the kernel keeps queueing for it.
@@ -27,32 +33,41 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
             reason, registry.Listeners.Count, tracker.Active);
 
         // Kestrel's stop would close connections between requests while their clients may be sending one; let busy
-        // HTTP/1.x clients close after their next response, and fresh connections send their first request.
-        var settle = TimeSpan.FromTicks(Math.Min(idleTimeout.Ticks, deadline.Ticks));
-        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, due.Token));
+        // HTTP/1.x clients close after their next response, and fresh connections send their first request. Not into
+        // the clean close before the deadline, though: that needs its time too.
+        var settle = TimeSpan.FromTicks(Math.Min(idleTimeout.Ticks, (deadline - CloseAllowance(deadline)).Ticks));
+        await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, abort));
 
         phases.Enter(Phase.Drain, "{Connections} connections open, {Unsettled} of them HTTP/1.x or without a request; deadline {Deadline:0.###} s",
             tracker.Active, tracker.Unsettled, deadline.TotalSeconds);
-        var cut = await StopByDeadlineAsync(due.Token);
-        phases.Enter(Phase.Drained, "in {Elapsed} ms; {Cut} connections cut at the deadline",
-            clock.ElapsedMilliseconds, cut);
+        var cut = await StopByDeadlineAsync(clock, deadline, webSocketCloseAfter, abort);
+        var counts = tracker.Counts;
+        phases.Enter(Phase.Drained, "in {Elapsed} ms; connections ended on their own: {Ended}; closed at the deadline: {Closed}; " +
+            "cut: {CutByKind}; {Cut} connections cut at the deadline",
+            clock.ElapsedMilliseconds, DrainCounts.Describe(counts.Ended), DrainCounts.Describe(counts.ClosedAtDeadline),
+            DrainCounts.Describe(counts.Cut), cut);
     }
 
     /// <summary>
-    /// Kestrel's graceful stop, aborted when <paramref name="due"/> fires (the deadline, or SIGINT). Returns how many
-    /// connections were still open then (HTTP/1.x, HTTP/2 and upgraded ones alike): counted before the abort, since
-    /// once Kestrel has aborted them none is open.
+    /// Kestrel's graceful stop; then, a little before the deadline, a clean close of what still runs; at the deadline,
+    /// Kestrel's abort of what is left. Returns how many connections were still open then (counted before the abort,
+    /// since once Kestrel has aborted them none is open).
     /// </summary>
-    private async Task<int> StopByDeadlineAsync(CancellationToken due)
+    private async Task<int> StopByDeadlineAsync(Stopwatch clock, TimeSpan deadline, TimeSpan? webSocketCloseAfter, CancellationToken abort)
     {
-        using var abort = new CancellationTokenSource();
-        var stopping = host.StopAsync(abort.Token);
-        await Task.WhenAny(stopping, Task.Delay(Timeout.Infinite, due));
-        var cut = 0;
-        if (!stopping.IsCompleted)
+        using var cut = new CancellationTokenSource();
+        var stopping = host.StopAsync(cut.Token);
+        var closeAt = deadline - CloseAllowance(deadline);
+        if (webSocketCloseAfter is { } early && early < closeAt && !await EndsBeforeAsync(stopping, clock, early, abort))
+            await Task.Run(tracker.Requests.CloseWebSockets);
+        if (!await EndsBeforeAsync(stopping, clock, closeAt, abort))
+            await Task.Run(tracker.Requests.CloseAll);
+        var left = 0;
+        if (!await EndsBeforeAsync(stopping, clock, deadline, abort))
         {
-            cut = tracker.Active;
-            await abort.CancelAsync();
+            left = tracker.Active;
+            tracker.Counts.Cutting();
+            await cut.CancelAsync();
         }
         try
         {
@@ -62,6 +77,21 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
         {
             // Kestrel has aborted what was left; counted above.
         }
-        return cut;
+        return left;
+    }
+
+    /// <summary>A quarter of the drain, at most <see cref="MaxCloseAllowance"/>: a short drain is mostly for ending on its own.</summary>
+    internal static TimeSpan CloseAllowance(TimeSpan deadline) =>
+        TimeSpan.FromTicks(Math.Min(MaxCloseAllowance.Ticks, deadline.Ticks / 4));
+
+    /// <summary>
+    /// Whether <paramref name="stopping"/> completes before <paramref name="at"/> (on the drain's clock); an abort
+    /// makes every later step due at once, so what is left is closed and cut without waiting.
+    /// </summary>
+    private static async Task<bool> EndsBeforeAsync(Task stopping, Stopwatch clock, TimeSpan at, CancellationToken abort)
+    {
+        var left = at - clock.Elapsed;
+        if (left > TimeSpan.Zero && !abort.IsCancellationRequested) await Task.WhenAny(stopping, Task.Delay(left, abort));
+        return stopping.IsCompleted;
     }
 }

@@ -13,6 +13,7 @@ using Pingora.Proxy.Configuration;
 using Pingora.Proxy.Descriptors;
 using Pingora.Proxy.Drain;
 using Pingora.Proxy.Files;
+using Pingora.Proxy.Http2Drain;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
 using Pingora.Proxy.Policies;
@@ -115,6 +116,8 @@ public sealed class ProxyHost : IAsyncDisposable
         if (conf.ProxyProtocol) options.UseProxyProtocol(loggers, conf.Address.ToString());
         if (conf.Tls is { } tls)
             options.UseHttps(LoadCertificate(conf.Address, tls));
+        if (options.Protocols.HasFlag(HttpProtocols.Http2))
+            options.UseHttp2DrainWake(tracker);
     }
 
     /// <summary>-t loads the same files, but as whoever ran it, and the files may have changed since.</summary>

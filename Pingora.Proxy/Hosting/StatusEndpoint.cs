@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -21,15 +22,25 @@ public static class StatusEndpoint
             context.Response.StatusCode = StatusCodes.Status200OK;
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
-            var body = JsonSerializer.SerializeToUtf8Bytes(new
-            {
-                pid = status.Pid,
-                version = ProcessStatus.Version,
-                state = status.State,
-                uptime_seconds = Math.Round(status.UptimeSeconds, 3),
-                connections = connections.Active,
-            });
-            return context.Response.Body.WriteAsync(body).AsTask();
+            return context.Response.Body.WriteAsync(Body(status, connections.Active)).AsTask();
         });
+    }
+
+    // Written field by field rather than serialized from an anonymous type: reflection-based serialization is
+    // unavailable in a Native AOT build, and the shape is five fields.
+    private static ReadOnlyMemory<byte> Body(ProcessStatus status, int connections)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("pid", status.Pid);
+            json.WriteString("version", ProcessStatus.Version);
+            json.WriteString("state", status.State);
+            json.WriteNumber("uptime_seconds", Math.Round(status.UptimeSeconds, 3));
+            json.WriteNumber("connections", connections);
+            json.WriteEndObject();
+        }
+        return buffer.WrittenMemory;
     }
 }

@@ -22,7 +22,8 @@ public sealed class ProcessActions(ServerConf server, ListenerRegistry registry,
 
     public Task DrainAsync(string reason, TimeSpan deadline, CancellationToken abort) =>
         new Drainer(registry, connections, host, Lifecycle)
-            .DrainAsync(reason, deadline, TimeSpan.FromSeconds(server.DrainIdleTimeoutSeconds), abort);
+            .DrainAsync(reason, deadline, TimeSpan.FromSeconds(server.DrainIdleTimeoutSeconds),
+                server.WebsocketCloseAfterSeconds is { } webSockets ? TimeSpan.FromSeconds(webSockets) : null, abort);
 
     public void Exit(int code)
     {
