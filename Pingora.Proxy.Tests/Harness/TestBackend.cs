@@ -22,6 +22,7 @@ namespace Pingora.Proxy.Tests.Harness;
 /// <list type="bullet">
 /// <item><c>/echo/{**path}</c>: JSON <see cref="EchoResponse"/> of method, path, query, Host and request headers.</item>
 /// <item><c>/slow?ms=N&amp;bytes=M</c>: headers at once, then M pattern bytes spread over N ms.</item>
+/// <item><c>/delay?ms=N</c>: waits N ms before the headers, then a short body (an upstream slow to answer).</item>
 /// <item><c>/bytes?n=N</c>: N pattern bytes as fast as the reader takes them.</item>
 /// <item><c>/sse</c>: server-sent events, one every 100 ms, until the client or the proxy ends it.</item>
 /// <item><c>/ws</c>: a WebSocket that echoes every message and answers a close frame with the same status; the
@@ -140,6 +141,11 @@ public sealed class TestBackend : IAsyncDisposable
                 await EchoAsync(context);
             else if (path == "/slow")
                 await SlowAsync(context);
+            else if (path == "/delay")
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(QueryLong(context, "ms", 1000)), context.RequestAborted);
+                await context.Response.WriteAsync("delayed", context.RequestAborted);
+            }
             else if (path == "/bytes")
                 await BytesAsync(context);
             else if (path == "/sse")

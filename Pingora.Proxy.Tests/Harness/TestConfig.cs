@@ -151,6 +151,7 @@ public sealed class TestConfig
                 y.Append("      MaxRequestBodySize: ").Append(limit.ToString(CultureInfo.InvariantCulture)).Append('\n');
             if (r.RawOrder is not null) y.Append("      Order: ").Append(r.RawOrder).Append('\n');
             else if (r.Order is not null) y.Append("      Order: ").Append(r.Order.Value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            foreach (var line in r.ExtraLines) y.Append("      ").Append(line).Append('\n');
             y.Append("      Match:\n");
             if (r.Path is not null) y.Append("        Path: ").Append(Quote(r.Path)).Append('\n');
             if (r.Hosts is not null)
@@ -273,6 +274,8 @@ public sealed class RouteSpec(string id, string clusterId)
     public string? RawOrder { get; set; }
     /// <summary>YARP's per-route request body limit in bytes; -1 lifts Kestrel's default (30 MB).</summary>
     public long? MaxRequestBodySize { get; set; }
+    /// <summary>Raw YAML lines inside the route, before Match (policy keys: <c>RateLimiterPolicy: per-client</c>).</summary>
+    public List<string> ExtraLines { get; } = [];
     /// <summary>Each transform is one YAML mapping, e.g. [("RequestHeader","X-Foo"), ("Set","bar")].</summary>
     public List<KeyValuePair<string, string>[]> Transforms { get; } = [];
 

@@ -64,6 +64,24 @@ internal static class BindableTypes
         Object<WebProxyConfig>();
         Object<Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig>();
         DictionaryOf<DestinationConfig>();
+        // Route policies (Policies/), with System.Threading.RateLimiting's options classes.
+        Object<Pingora.Proxy.Policies.PolicyConf>();
+        Object<Pingora.Proxy.Policies.RateLimiterConf>();
+        Object<Pingora.Proxy.Policies.RateLimitPolicyConf>();
+        Object<System.Threading.RateLimiting.FixedWindowRateLimiterOptions>();
+        Object<System.Threading.RateLimiting.SlidingWindowRateLimiterOptions>();
+        Object<System.Threading.RateLimiting.TokenBucketRateLimiterOptions>();
+        Object<System.Threading.RateLimiting.ConcurrencyLimiterOptions>();
+        Object<Pingora.Proxy.Policies.RequestTimeoutsConf>();
+        Object<Pingora.Proxy.Policies.TimeoutPolicyConf>();
+        Object<Pingora.Proxy.Policies.OutputCacheConf>();
+        Object<Pingora.Proxy.Policies.OutputCachePolicyConf>();
+        Object<Pingora.Proxy.Policies.CorsConf>();
+        Object<Pingora.Proxy.Policies.CorsPolicyConf>();
+        DictionaryOf<Pingora.Proxy.Policies.RateLimitPolicyConf>();
+        DictionaryOf<Pingora.Proxy.Policies.TimeoutPolicyConf>();
+        DictionaryOf<Pingora.Proxy.Policies.OutputCachePolicyConf>();
+        DictionaryOf<Pingora.Proxy.Policies.CorsPolicyConf>();
         // Shared.
         ListOf<string>();
         DictionaryOf<string>(); // Metadata
@@ -71,7 +89,7 @@ internal static class BindableTypes
 
     /// <summary>The root types; everything reachable from their properties must be registered.</summary>
     public static IReadOnlyList<Type> Roots { get; } =
-        [typeof(ServerConf), typeof(IReadOnlyList<ListenerConf>), typeof(RouteConfig), typeof(ClusterConfig), typeof(KestrelConf)];
+        [typeof(ServerConf), typeof(IReadOnlyList<ListenerConf>), typeof(RouteConfig), typeof(ClusterConfig), typeof(KestrelConf), typeof(Pingora.Proxy.Policies.PolicyConf)];
 
     public static ObjectShape? ObjectOf(Type type) => Objects.GetValueOrDefault(type);
 

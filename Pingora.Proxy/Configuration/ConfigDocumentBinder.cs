@@ -1,5 +1,6 @@
 using Pingora.Proxy.Limits;
 using Pingora.Proxy.Listeners;
+using Pingora.Proxy.Policies;
 using YamlDotNet.RepresentationModel;
 using Yarp.ReverseProxy.Configuration;
 
@@ -51,13 +52,15 @@ internal static class ConfigDocumentBinder
         var server = binder.BindObject<ServerConf>(root, NodePath.Root,
             key => KeyNames.Same(key, ListenersKey) || KeyNames.Same(key, ConfigPaths.ReverseProxy)
                    || KeyNames.Same(key, KestrelSectionBinder.SectionKey)
-                   || PingoraKeysWithoutEffect.Contains(KeyNames.Normalize(key)),
-            [ListenersKey, ConfigPaths.ReverseProxy, KestrelSectionBinder.SectionKey]);
+                   || PingoraKeysWithoutEffect.Contains(KeyNames.Normalize(key)) || PolicySections.IsPolicyKey(key),
+            [ListenersKey, ConfigPaths.ReverseProxy, KestrelSectionBinder.SectionKey, .. PolicySections.Keys]);
         var listeners = BindListeners(root, listenersKey, binder, diagnostics);
         var (routes, clusters) = proxyKey is null
             ? ([], [])
             : ReverseProxySectionBinder.Bind(proxyKey, root.Children[proxyKey], binder, diagnostics);
         var kestrel = KestrelSectionBinder.Bind(kestrelKey, root, binder);
+
+        var policies = PolicySections.Bind(root, binder);
 
         return new PingoraConfig
         {
@@ -67,6 +70,7 @@ internal static class ConfigDocumentBinder
             Routes = routes,
             Clusters = clusters,
             Kestrel = kestrel,
+            Policies = policies,
         };
     }
 

@@ -1,3 +1,5 @@
+using Pingora.Proxy.Policies;
+
 namespace Pingora.Proxy.Configuration;
 
 /// <summary>
@@ -12,6 +14,8 @@ internal static class ConfigValidator
         ListenerValidator.Validate(config.Listeners, sourceMap, diagnostics);
         ListenerValidator.ValidateAdmin(config.Server.AdminListener, config.Listeners, sourceMap, diagnostics);
         ReverseProxyValidator.Validate(config.Routes, config.Clusters, sourceMap, diagnostics);
+        PolicyValidator.Validate(config.Policies, sourceMap, diagnostics);
+        PolicyReferences.Validate(config.Routes, config.Policies, sourceMap, diagnostics);
         YarpValidation.Validate(config.Routes, config.Clusters, sourceMap, diagnostics);
     }
 }

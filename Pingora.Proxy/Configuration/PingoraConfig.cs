@@ -1,4 +1,5 @@
 using Pingora.Proxy.Limits;
+using Pingora.Proxy.Policies;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Pingora.Proxy.Configuration;
@@ -13,4 +14,6 @@ public sealed class PingoraConfig
     public required IReadOnlyList<ClusterConfig> Clusters { get; init; }
     /// <summary>The <c>Kestrel</c> section: Kestrel's server limits, Kestrel's defaults where the file is silent.</summary>
     public KestrelConf Kestrel { get; init; } = new();
+    /// <summary>The named route policies (RateLimiter, RequestTimeouts, OutputCache, Cors sections).</summary>
+    public PolicyConf Policies { get; init; } = new();
 }

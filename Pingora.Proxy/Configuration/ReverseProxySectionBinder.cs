@@ -11,19 +11,15 @@ namespace Pingora.Proxy.Configuration;
 internal static class ReverseProxySectionBinder
 {
     /// <summary>
-    /// Route keys whose policies run in ASP.NET Core middleware that this daemon does not put in its pipeline.
-    /// YARP would accept them and the policy would silently not apply, so they are refused, by key and before
-    /// binding, so the message names the missing middleware rather than whatever YARP's validator would say.
+    /// Route keys this daemon refuses, by key and before binding. YARP would accept <c>AuthorizationPolicy</c> and the
+    /// policy could never work: authorization needs an authenticated user, and no authentication scheme is
+    /// configurable here. The other policy keys (RateLimiterPolicy, TimeoutPolicy, Timeout, OutputCachePolicy,
+    /// CorsPolicy) bind, and name policies of the file's sections (see Policies/).
     /// </summary>
     private static readonly Dictionary<string, string> MiddlewareRouteKeys = new Dictionary<string, string>
     {
-        ["AuthorizationPolicy"] = "authorization",
-        ["CorsPolicy"] = "CORS",
-        ["RateLimiterPolicy"] = "rate limiting",
-        ["OutputCachePolicy"] = "output caching",
-        ["TimeoutPolicy"] = "request timeouts",
-        ["Timeout"] = "request timeouts",
-    }.ToDictionary(e => KeyNames.Normalize(e.Key), e => $"not supported: '{e.Key}' needs ASP.NET Core's {e.Value} middleware, which this daemon does not run");
+        ["AuthorizationPolicy"] = "not supported: 'AuthorizationPolicy' needs an authenticated user, and no authentication scheme is configurable in pingora; authorize in the backend",
+    }.ToDictionary(e => KeyNames.Normalize(e.Key), e => e.Value);
 
     public static (List<RouteConfig> Routes, List<ClusterConfig> Clusters) Bind(YamlScalarNode sectionKey, YamlNode section,
         YamlBinder binder, DiagnosticBag diagnostics)

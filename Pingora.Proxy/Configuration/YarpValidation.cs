@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Pingora.Proxy.Policies;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Pingora.Proxy.Configuration;
@@ -44,7 +45,11 @@ internal static class YarpValidation
         DiagnosticBag diagnostics)
     {
         foreach (var route in routes)
-            Report(ConfigPaths.Route(route.RouteId), () => Validator.Value.ValidateRouteAsync(route), sourceMap, diagnostics);
+        {
+            // Policy references are checked against the file's sections (PolicyReferences); this container has none.
+            var withoutPolicies = PolicyReferences.WithoutPolicies(route);
+            Report(ConfigPaths.Route(route.RouteId), () => Validator.Value.ValidateRouteAsync(withoutPolicies), sourceMap, diagnostics);
+        }
         foreach (var cluster in clusters)
             Report(ConfigPaths.Cluster(cluster.ClusterId), () => Validator.Value.ValidateClusterAsync(cluster), sourceMap, diagnostics);
     }

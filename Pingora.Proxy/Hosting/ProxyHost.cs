@@ -19,6 +19,7 @@ using Pingora.Proxy.Limits;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
 using Pingora.Proxy.Metrics;
+using Pingora.Proxy.Policies;
 using Pingora.Proxy.ProxyProtocol;
 using Yarp.ReverseProxy.Configuration;
 
@@ -43,9 +44,10 @@ public sealed class ProxyHost : IAsyncDisposable
     private InMemoryConfigProvider _routes;
     private (ListenerRegistry Registry, IReadOnlyList<ListenerConf> Listeners)? _listen;
     private volatile bool _stopStarted;
+    private readonly PolicyPipeline _policies;
 
     private ProxyHost(WebApplication app, PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log,
-        AccessLogFile? accessLog)
+        AccessLogFile? accessLog, PolicyPipeline policies)
     {
         _accessLog = accessLog;
         _app = app;
@@ -53,6 +55,7 @@ public sealed class ProxyHost : IAsyncDisposable
         _tracker = tracker;
         _status = status;
         _log = log;
+        _policies = policies;
         _routes = app.Services.GetRequiredService<InMemoryConfigProvider>();
     }
 
@@ -62,11 +65,18 @@ public sealed class ProxyHost : IAsyncDisposable
     /// </summary>
     public static ProxyHost Build(PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log,
         AccessLogFile? accessLog = null) =>
-        new(BuildApp(config, ConfigFingerprint.Stamp(config.Routes), ConfigFingerprint.Stamp(config.Clusters), tracker, status, log, accessLog),
-            config, tracker, status, log, accessLog);
+        Build(config, tracker, status, log, accessLog, new PolicyPipeline(config.Policies));
+
+    private static ProxyHost Build(PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log,
+        AccessLogFile? accessLog, PolicyPipeline policies)
+    {
+        policies.Track(config.Routes);
+        return new(BuildApp(config, ConfigFingerprint.Stamp(config.Routes), ConfigFingerprint.Stamp(config.Clusters), tracker, status, log,
+            accessLog, policies), config, tracker, status, log, accessLog, policies);
+    }
 
     private static WebApplication BuildApp(PingoraConfig config, IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters,
-        ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log, AccessLogFile? accessLog)
+        ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log, AccessLogFile? accessLog, PolicyPipeline policies)
     {
         // The empty builder reads no appsettings.json and no ASPNETCORE_* variables: the YAML file is the only
         // configuration, so nothing in the environment can add a listener or change a limit behind its back.
@@ -103,6 +113,7 @@ public sealed class ProxyHost : IAsyncDisposable
 
         builder.Services.AddAccessLog(config.Server, accessLog);
         builder.Services.AddRouting();
+        PolicyPipeline.AddServices(builder.Services, config.Policies);
         var proxy = builder.Services.AddReverseProxy().LoadFromMemory(routes, clusters);
         // Each destination's host name becomes one destination per address, looked up again every period; YARP
         // then swaps the cluster's destinations as it does on a reload. Off by default: SocketsHttpHandler resolves
@@ -115,6 +126,9 @@ public sealed class ProxyHost : IAsyncDisposable
         app.UseRequestTracking(tracker);
         app.UseRequestMetrics(ProxyMetrics.Default);
         app.UseStatusEndpoint(config.Server.StatusPath, status, tracker);
+        // Explicit, so the policies run after routing has chosen the route whose metadata names them.
+        app.UseRouting();
+        policies.Use(app);
         app.MapReverseProxy(UpstreamMetrics.Pipeline(ProxyMetrics.Default));
         return app;
     }
@@ -196,7 +210,7 @@ public sealed class ProxyHost : IAsyncDisposable
     {
         if (_listen is not { } listen) throw new InvalidOperationException("the host never listened");
         var current = _routes.GetConfig(); // stamped already (ApplyRoutes, Build)
-        var app = BuildApp(_config, current.Routes, current.Clusters, _tracker, _status, _log, _accessLog);
+        var app = BuildApp(_config, current.Routes, current.Clusters, _tracker, _status, _log, _accessLog, _policies);
         lock (_stopping) _stopping.Add(_app);
         _app = app;
         _routes = app.Services.GetRequiredService<InMemoryConfigProvider>();
@@ -207,8 +221,12 @@ public sealed class ProxyHost : IAsyncDisposable
 
     /// <summary>Swaps routes and clusters atomically; requests in flight finish on the snapshot they started on. Every
     /// changed key applies, including those YARP's change detection misses (see <see cref="ConfigFingerprint"/>).</summary>
-    public void ApplyRoutes(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters) =>
+    public void ApplyRoutes(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters)
+    {
+        _policies.Enable(routes);
         _routes.Update(ConfigFingerprint.Stamp(routes), ConfigFingerprint.Stamp(clusters));
+        _policies.Track(routes);
+    }
 
     public async ValueTask DisposeAsync()
     {

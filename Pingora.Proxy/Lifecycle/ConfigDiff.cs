@@ -1,11 +1,12 @@
 using Pingora.Proxy.Configuration;
 using Pingora.Proxy.Limits;
+using Pingora.Proxy.Policies;
 
 namespace Pingora.Proxy.Lifecycle;
 
 /// <summary>
-/// What a reload cannot apply in place: server keys, listeners and Kestrel's limits (Kestrel reads them once, at
-/// start) take effect only through an upgrade.
+/// What a reload cannot apply in place: server keys, listeners, Kestrel's limits (Kestrel reads them once, at
+/// start) and policy definitions (ASP.NET Core builds them at start) take effect only through an upgrade.
 /// </summary>
 public static class ConfigDiff
 {
@@ -19,6 +20,7 @@ public static class ConfigDiff
             changed.Add("listeners");
         if (KestrelLimitsCopy.Describe(running.Kestrel.Limits) != KestrelLimitsCopy.Describe(reloaded.Kestrel.Limits))
             changed.Add("Kestrel.Limits");
+        changed.AddRange(PolicyReload.ChangedSections(running.Policies, reloaded.Policies));
         return changed;
     }
 

@@ -1,5 +1,6 @@
 using Pingora.Proxy.Configuration;
 using Pingora.Proxy.Hosting;
+using Pingora.Proxy.Policies;
 
 namespace Pingora.Proxy.Lifecycle;
 
@@ -23,6 +24,13 @@ public sealed class ConfigReload(string path, PingoraConfig running, ProxyHost h
             return;
         }
         var reloaded = loaded.Config!;
+        var unavailable = PolicyReload.UnavailableReferences(reloaded.Routes, running.Policies);
+        if (unavailable.Count > 0)
+        {
+            lifecycle.Failed(Phase.Reload, "rejected: {File} has routes naming policies this process does not have; the running configuration stays:{NewLine}{Errors}",
+                path, Environment.NewLine, string.Join(Environment.NewLine, unavailable));
+            return;
+        }
         foreach (var warning in loaded.Warnings) lifecycle.Log.Warning("{Warning}", warning.ToString());
         var needUpgrade = ConfigDiff.NeedingUpgrade(running, reloaded);
         if (needUpgrade.Count > 0)
