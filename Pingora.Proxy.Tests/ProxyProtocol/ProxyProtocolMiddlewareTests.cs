@@ -103,7 +103,8 @@ public class ProxyProtocolMiddlewareTests
 
         await running.WaitAsync(Bound);
         Assert.That(_next.Task.IsCompleted, Is.False);
-        Assert.That(_logger.Lines.Single(), Does.Contain("no complete PROXY header within 5 s (22 bytes received)"));
+        // How many of the 22 bytes the middleware had read when the clock moved depends on scheduling; the close does not.
+        Assert.That(_logger.Lines.Single(), Does.Match(@"no complete PROXY header within 5 s \((0|22) bytes received\)"));
     }
 
     [Test]
