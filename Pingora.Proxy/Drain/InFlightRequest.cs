@@ -124,7 +124,14 @@ public sealed class InFlightRequest : IHttpRequestLifetimeFeature, IDisposable
     CancellationToken IHttpRequestLifetimeFeature.RequestAborted
     {
         get => StopToken().Token;
-        set => _lifetime!.RequestAborted = value;
+        set
+        {
+            // A middleware that sets its own token (RequestTimeouts: the client's token linked with the timeout) must
+            // reach YARP too, so the next read links the new token; a stop already requested carries over.
+            _lifetime!.RequestAborted = value;
+            var replaced = Interlocked.Exchange(ref _stop, null);
+            if (replaced is { IsCancellationRequested: true }) StopToken().Cancel();
+        }
     }
 
     /// <summary>
