@@ -19,9 +19,10 @@ usage: bench/compare.sh [options]
   --rounds N         rounds of A B C D per workload (default 2); figures are medians over rounds
   --proxies "..."    among pingora plainyarp nginx haproxy (default: those installed), and pingora-accesslog
                      (pingora with access_log on: --proxies "pingora pingora-accesslog" is the access log's A/B)
+                     and pingora-base (PINGORA_BASE_BIN with pingora's configuration: a change's before/after)
   --workloads "..."  among keepalive newconn h2 (default: all three)
   --install          apt-get install wrk nghttp2-client nginx haproxy first (needs root)
-environment: PINGORA_BIN (else artifacts/pingora/pingora, published when missing or older than the sources),
+environment: PINGORA_BASE_BIN (for pingora-base), PINGORA_BIN (else artifacts/pingora/pingora, published when missing or older than the sources),
              CONNECTIONS (64), H2_CLIENTS (16), H2_STREAMS (4), GEN_THREADS (nproc), BENCH_KEEP=1 keeps the work dir
 EOF
 }
