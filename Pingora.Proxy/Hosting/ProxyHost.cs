@@ -124,14 +124,22 @@ public sealed class ProxyHost : IAsyncDisposable
         var app = builder.Build();
         app.UseAccessLog(); // first: it sees every response, pingora's own and 404s included
         app.UseRequestTracking(tracker);
-        app.UseRequestMetrics(ProxyMetrics.Default);
+        var metrics = Metrics(config.Server);
+        if (metrics is not null) app.UseRequestMetrics(metrics);
         app.UseStatusEndpoint(config.Server.StatusPath, status, tracker);
         // Explicit, so the policies run after routing has chosen the route whose metadata names them.
         app.UseRouting();
         policies.Use(app);
-        app.MapReverseProxy(UpstreamMetrics.Pipeline(ProxyMetrics.Default));
+        if (metrics is not null) app.MapReverseProxy(UpstreamMetrics.Pipeline(metrics));
+        else app.MapReverseProxy();
         return app;
     }
+
+    /// <summary>
+    /// The process's instruments when an admin listener can serve them; without one nothing could scrape them, so
+    /// the per-request and per-connection recording is not put on the request path at all.
+    /// </summary>
+    internal static ProxyMetrics? Metrics(ServerConf server) => server.AdminListener is null ? null : ProxyMetrics.Default;
 
     /// <summary>
     /// Gives Kestrel the registry's sockets, each configured as its <paramref name="listeners"/> entry says. Reads
@@ -154,7 +162,7 @@ public sealed class ProxyHost : IAsyncDisposable
     {
         options.Protocols = Protocols(conf);
         options.UseConnectionTracking(_tracker);
-        options.UseConnectionMetrics(ProxyMetrics.Default, conf.Address.ToString());
+        if (Metrics(_config.Server) is { } metrics) options.UseConnectionMetrics(metrics, conf.Address.ToString());
         // After tracking (a connection counts while it sends its header), before TLS (the header precedes the handshake).
         if (conf.ProxyProtocol) options.UseProxyProtocol(loggers, conf.Address.ToString());
         if (conf.Tls is { } tls)

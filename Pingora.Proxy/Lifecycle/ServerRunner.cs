@@ -43,7 +43,8 @@ public sealed class ServerRunner : IAsyncDisposable
         _lifecycle = lifecycle;
         _signals = signals;
         _status = new ProcessStatus(lifecycle);
-        _ = new LifecycleMetrics(ProxyMetrics.Default, lifecycle, _status.Upgrades, _connections, TimeProvider.System);
+        if (ProxyHost.Metrics(config.Server) is { } metrics)
+            _ = new LifecycleMetrics(metrics, lifecycle, _status.Upgrades, _connections, TimeProvider.System);
         _pidFile = new PidFile(config.Server.PidFile);
     }
 
