@@ -1,5 +1,4 @@
 using Pingora.Proxy.Configuration;
-using Pingora.Proxy.Limits;
 using Pingora.Proxy.Policies;
 
 namespace Pingora.Proxy.Lifecycle;
@@ -18,7 +17,7 @@ public static class ConfigDiff
             .ToList();
         if (!running.Listeners.Select(Describe).SequenceEqual(reloaded.Listeners.Select(Describe)))
             changed.Add("listeners");
-        if (KestrelLimitsCopy.Describe(running.Kestrel.Limits) != KestrelLimitsCopy.Describe(reloaded.Kestrel.Limits))
+        if (!BoundEquality.Equal(running.Kestrel.Limits, reloaded.Kestrel.Limits))
             changed.Add("Kestrel.Limits");
         changed.AddRange(PolicyReload.ChangedSections(running.Policies, reloaded.Policies));
         return changed;

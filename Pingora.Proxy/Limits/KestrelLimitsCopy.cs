@@ -5,15 +5,13 @@ using Pingora.Proxy.Configuration;
 namespace Pingora.Proxy.Limits;
 
 /// <summary>
-/// Kestrel's limits as the file bound them, onto the server's own (its <c>Limits</c> cannot be replaced), and as
-/// text for the reload's diff (Kestrel's limit classes have no equality of their own).
+/// Kestrel's limits as the file bound them, onto the server's own (its <c>Limits</c> cannot be replaced); the
+/// reload's diff compares them with <see cref="BoundEquality"/>.
 /// By reflection over the same public properties the binder sets, so a limit a new Kestrel adds is carried too.
 /// </summary>
 public static class KestrelLimitsCopy
 {
     public static void CopyInto(KestrelServerLimits source, KestrelServerLimits target) => Copy(source, target);
-
-    public static string Describe(KestrelServerLimits limits) => Describe((object)limits);
 
     private static void Copy(object source, object target)
     {
@@ -23,15 +21,6 @@ public static class KestrelLimitsCopy
             else if (property.GetValue(source) is { } nested) Copy(nested, property.GetValue(target)!);
         }
     }
-
-    private static string Describe(object? value) => value switch
-    {
-        null => "null",
-        MinDataRate rate => $"{rate.BytesPerSecond}/{rate.GracePeriod}",
-        KestrelServerLimits or Http2Limits or Http3Limits =>
-            "{" + string.Join(",", Properties(value.GetType()).Select(p => $"{p.Name}={Describe(p.GetValue(value))}")) + "}",
-        _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "",
-    };
 
     // The binder's own shapes (BindableTypes): the same properties it sets, and no reflection the trimmer cannot see.
     private static IEnumerable<PropertyInfo> Properties(Type type) =>

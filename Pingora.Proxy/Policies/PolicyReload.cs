@@ -13,10 +13,10 @@ internal static class PolicyReload
     /// <summary>The sections whose definitions differ between the running and the re-read file.</summary>
     public static IEnumerable<string> ChangedSections(PolicyConf running, PolicyConf reloaded)
     {
-        if (!StructuralEquality.Equal(running.RateLimiter, reloaded.RateLimiter)) yield return nameof(PolicyConf.RateLimiter);
-        if (!StructuralEquality.Equal(running.RequestTimeouts, reloaded.RequestTimeouts)) yield return nameof(PolicyConf.RequestTimeouts);
-        if (!StructuralEquality.Equal(running.OutputCache, reloaded.OutputCache)) yield return nameof(PolicyConf.OutputCache);
-        if (!StructuralEquality.Equal(running.Cors, reloaded.Cors)) yield return nameof(PolicyConf.Cors);
+        if (!BoundEquality.Equal(running.RateLimiter, reloaded.RateLimiter)) yield return nameof(PolicyConf.RateLimiter);
+        if (!BoundEquality.Equal(running.RequestTimeouts, reloaded.RequestTimeouts)) yield return nameof(PolicyConf.RequestTimeouts);
+        if (!BoundEquality.Equal(running.OutputCache, reloaded.OutputCache)) yield return nameof(PolicyConf.OutputCache);
+        if (!BoundEquality.Equal(running.Cors, reloaded.Cors)) yield return nameof(PolicyConf.Cors);
     }
 
     /// <summary>Routes naming a policy the running process does not have: such a reload is refused as a whole.</summary>
