@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace Pingora.Proxy.Http2Drain;
 
@@ -31,12 +32,34 @@ public sealed class WakeablePipeReader(PipeReader inner) : PipeReader
 
     public bool IsHttp2 => !_frames.NotHttp2;
 
-    public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        // Every read of every HTTP/2 connection comes through here: hand the inner read on untouched when it has
+        // already completed with data, and keep the state machine (pooled, as Kestrel's own readers) for the rest.
+        if (Volatile.Read(ref _wakeRequested) == 0)
+        {
+            var pending = inner.ReadAsync(cancellationToken);
+            if (!pending.IsCompletedSuccessfully) return ReadSlowAsync(pending, cancellationToken);
+            // Taken once: a ValueTask may be backed by the pipe itself, whose result can be read only once.
+            var result = pending.Result;
+            if (!result.IsCanceled)
+            {
+                _lastRead = result.Buffer;
+                return new ValueTask<ReadResult>(result);
+            }
+            return ReadSlowAsync(new ValueTask<ReadResult>(result), cancellationToken);
+        }
+        return ReadSlowAsync(null, cancellationToken);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadResult> ReadSlowAsync(ValueTask<ReadResult>? started, CancellationToken cancellationToken)
     {
         while (true)
         {
-            if (TakeWake()) return new ReadResult(WakeFrame, isCanceled: false, isCompleted: false);
-            var result = await inner.ReadAsync(cancellationToken);
+            if (started is null && TakeWake()) return new ReadResult(WakeFrame, isCanceled: false, isCompleted: false);
+            var result = await (started ?? inner.ReadAsync(cancellationToken));
+            started = null;
             // A cancel of ours ends the read with nothing; one of Kestrel's own (it stops reading) is passed on. Should
             // both come at once, Kestrel's copy loop stops at the next wake instead: its own reader is done by then.
             if (result.IsCanceled && !result.IsCompleted && Interlocked.Exchange(ref _cancelPending, 0) == 1)
