@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Http;
 
 namespace Pingora.Proxy.AccessLog;
@@ -14,6 +15,8 @@ public static class RequestId
     // Longer or stranger ids are replaced: the id goes into logs and upstream headers, and must stay one short token.
     private const int MaxLength = 128;
 
+    private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
+
     public static string Apply(HttpRequest request)
     {
         var headers = request.Headers;
@@ -29,7 +32,7 @@ public static class RequestId
     {
         if (traceparent is not { Length: >= 55 } || traceparent[2] != '-' || traceparent[35] != '-') return null;
         var id = traceparent.AsSpan(3, 32);
-        if (!id.ContainsOnlyHex() || !id.ContainsAnyExcept('0')) return null; // all zeros is invalid (W3C)
+        if (id.ContainsAnyExcept(HexDigits) || !id.ContainsAnyExcept('0')) return null; // all zeros is invalid (W3C)
         return id.ToString();
     }
 
@@ -38,16 +41,6 @@ public static class RequestId
         if (value is not { Length: > 0 and <= MaxLength }) return false;
         foreach (var c in value)
             if (c <= ' ' || c >= 0x7F || c == '"' || c == '\\') return false;
-        return true;
-    }
-}
-
-file static class HexSpan
-{
-    public static bool ContainsOnlyHex(this ReadOnlySpan<char> span)
-    {
-        foreach (var c in span)
-            if (!char.IsAsciiHexDigit(c)) return false;
         return true;
     }
 }
