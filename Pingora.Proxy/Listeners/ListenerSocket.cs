@@ -24,12 +24,16 @@ public sealed class ListenerSocket
     public ListenerSocket(ListenAddress address, int fd, ListenerOrigin origin)
     {
         Address = address;
+        Name = address.ToString();
         Fd = fd;
         Origin = origin;
         Wrapper = new Socket(new SafeSocketHandle((IntPtr)fd, ownsHandle: false));
     }
 
     public ListenAddress Address { get; }
+
+    /// <summary>The address as text, formatted once: the accept path names its listener on every connection.</summary>
+    public string Name { get; }
     public int Fd { get; }
     public ListenerOrigin Origin { get; }
 
