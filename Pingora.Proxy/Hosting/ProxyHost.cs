@@ -122,6 +122,7 @@ public sealed class ProxyHost : IAsyncDisposable
             proxy.AddDnsDestinationResolver(o => o.RefreshPeriod = TimeSpan.FromSeconds(config.Server.DnsRefreshSeconds));
 
         var app = builder.Build();
+        NoAuthorizationMiddleware.Suppress(app);
         app.UseAccessLog(); // first: it sees every response, pingora's own and 404s included
         app.UseRequestTracking(tracker);
         var metrics = Metrics(config.Server);
