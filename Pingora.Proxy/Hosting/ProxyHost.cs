@@ -132,7 +132,7 @@ public sealed class ProxyHost : IAsyncDisposable
         app.UseRouting();
         policies.Use(app);
         if (metrics is not null) app.MapReverseProxy(UpstreamMetrics.Pipeline(metrics));
-        else app.MapReverseProxy();
+        else app.MapReverseProxy(ProxyPipeline.Default);
         return app;
     }
 
