@@ -183,6 +183,8 @@ public sealed class TestConfig
                 y.Append("        Policy: ").Append(c.SessionAffinityPolicy).Append('\n');
                 y.Append("        AffinityKeyName: \".Pingora.Affinity\"\n");
             }
+            if (c.PassiveHealthCheck)
+                y.Append("      HealthCheck:\n        Passive:\n          Enabled: true\n          Policy: TransportFailureRate\n");
             y.Append("      Destinations:\n");
             foreach (var (id, address) in c.Destinations)
             {
@@ -293,5 +295,7 @@ public sealed class ClusterSpec(string id)
     public string? LoadBalancingPolicy { get; set; }
     /// <summary>When set, session affinity is enabled with this policy, keyed by <c>.Pingora.Affinity</c>.</summary>
     public string? SessionAffinityPolicy { get; set; }
+    /// <summary>When set, YARP's passive health checks (TransportFailureRate) watch the destinations.</summary>
+    public bool PassiveHealthCheck { get; set; }
     public List<(string Id, string Address)> Destinations { get; } = [];
 }
