@@ -49,6 +49,7 @@ public sealed class ProxyMetrics
             "Requests upgraded to another protocol (WebSocket over HTTP/1.1 or HTTP/2) and still open.");
         DrainingConnections = f.CreateGauge("pingora_draining_connections",
             "Client connections still open while this process drains (0 while it serves).");
+        Series = new RequestSeries(this);
     }
 
     public CollectorRegistry Registry { get; }
@@ -60,4 +61,7 @@ public sealed class ProxyMetrics
     public Gauge OpenConnections { get; }
     public Gauge UpgradedConnections { get; }
     public Gauge DrainingConnections { get; }
+
+    /// <summary>The per-request instruments' series, kept once looked up.</summary>
+    internal RequestSeries Series { get; }
 }
