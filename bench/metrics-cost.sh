@@ -70,6 +70,9 @@ run() {
     PINGORA_BIN=$bin start_pingora "$conf" "$dir/out.log"
     pid=$STARTED_PINGORA
     wait_status "$port" "$pid" 60 || { cat "$dir/out.log" "$dir/pingora.log" >&2; die "pingora ($variant) did not start"; }
+    # prometheus-net starts its meter adapter (.NET's meters) at the first collection: without a scrape, .NET's
+    # instruments would record nothing, as they would not in production after the first one.
+    case $variant in *metrics*) curl -sf -o /dev/null "http://127.0.0.1:$admin/metrics" || die "no /metrics on the admin listener" ;; esac
     # Warm-up: JIT tiering, connection pools, every labelled series created.
     "$LOADGEN" run --url "http://127.0.0.1:$port/" --keepalive 8 --rate "$RATE" --duration 5 >/dev/null
     # The session spans the load with 2 s of idle on each side, the same for every variant.
