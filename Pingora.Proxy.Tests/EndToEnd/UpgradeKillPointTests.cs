@@ -156,6 +156,38 @@ public sealed class UpgradeKillPointTests : PingoraTestBase
     }
 
     /// <summary>
+    /// Killed before its commit while it is not the only process: its own predecessor still accepts (close_timeout of
+    /// the first upgrade), sees it die without a release, and reverts; the third process gives up. So nobody serving
+    /// after a kill before the commit is the sole-process case only.
+    /// </summary>
+    [Test]
+    public async Task The_predecessor_killed_before_its_commit_is_reverted_by_its_own_predecessor_still_accepting()
+    {
+        var proxy = await StartProxyAsync(c => c.CloseTimeoutSeconds = 30);
+        var first = proxy.Pingora;
+        var middle = await StartUpgradeAsync(first, proxy.Config, UpgradeOrder.SuccessorFirst, StopAt("handoff-sent"));
+        await AwaitHandoffAsync(first, middle, proxy.Config);
+        var third = await StartUpgradeAsync(middle, proxy.Config, UpgradeOrder.SuccessorFirst);
+        await WaitUntilStoppedAsync(middle, "handoff-sent", first, third);
+        var load = StartMixedLoad(proxy.Listener);
+        await WaitForLoadAsync(load, s => s.AnsweredBy(first.Pid) >= AnswersPerStep, "answers from the first process", first, middle, third);
+
+        middle.Signal(Signals.SIGKILL);
+        await middle.WaitForExitAsync(Timeouts.Phase);
+        var reverted = await first.WaitForPhaseAsync("upgrade-reverted", Timeouts.Phase);
+        Assert.That(await third.WaitForExitAsync(Timeouts.AfterConfigured(proxy.Config.UpgradeAckTimeoutSeconds)), Is.Not.Zero, third.LastLines());
+        var after = load.Snapshot().AnsweredBy(first.Pid);
+        await WaitForLoadAsync(load, s => s.AnsweredBy(first.Pid) >= after + AnswersPerStep, "answers after the kill", first);
+        var result = await load.StopAsync();
+        await TestContext.Out.WriteLineAsync($"{reverted.Text}; {result.Summary()}");
+
+        Assert.That(third.FindPhase("upgrade-committed"), Is.Null, third.LastLines());
+        AssertNoFailures(result, first, middle, third);
+        AssertPidFileNames(proxy.Config, first, "after the middle process was killed before its commit");
+        await StopAndAssertNothingRunningAsync(first, proxy.Config);
+    }
+
+    /// <summary>
     /// Killed while both accept (close_timeout), under a load that it serves too: the successor serves alone, and
     /// the only requests lost are the ones in flight on the predecessor when it died. They are counted on a load
     /// that runs through the upgrade and the kill: each of its workers has at most one request outstanding, so at
