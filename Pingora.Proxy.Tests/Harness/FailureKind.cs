@@ -14,6 +14,8 @@ public enum FailureKind
     ClosedEarly,
     Timeout,
     NonSuccessStatus,
+    /// <summary>A complete response whose body is not the one the backend sends (a checksum or pattern mismatch).</summary>
+    WrongBody,
     Other,
 }
 
@@ -67,6 +69,7 @@ public static class FailureClassifier
         FailureKind.ClosedEarly => "closed-early",
         FailureKind.Timeout => "timeout",
         FailureKind.NonSuccessStatus => "non-2xx",
+        FailureKind.WrongBody => "wrong-body",
         _ => "other",
     };
 }

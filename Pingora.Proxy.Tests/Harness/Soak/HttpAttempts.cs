@@ -1,0 +1,33 @@
+using System.Diagnostics.Tracing;
+using System.Runtime.CompilerServices;
+
+namespace Pingora.Proxy.Tests.Harness;
+
+/// <summary>
+/// Counts how many times HttpClient sent one request's headers. SocketsHttpHandler re-sends a request on a new
+/// connection by itself when the server says it did not process it (an HTTP/2 stream above GOAWAY's last stream id,
+/// a keep-alive connection closed while idle), and tells only its telemetry: System.Net.Http's RequestHeadersStart,
+/// written on the request's own async flow, so an AsyncLocal set before SendAsync names the request it belongs to.
+/// </summary>
+public sealed class HttpAttempts : EventListener
+{
+    private static readonly AsyncLocal<StrongBox<int>?> Current = new();
+
+    /// <summary>Call right before SendAsync, on the same flow; the box then counts header sends (attempts).</summary>
+    public static StrongBox<int> Begin()
+    {
+        var box = new StrongBox<int>();
+        Current.Value = box;
+        return box;
+    }
+
+    protected override void OnEventSourceCreated(EventSource eventSource)
+    {
+        if (eventSource.Name == "System.Net.Http") EnableEvents(eventSource, EventLevel.Informational);
+    }
+
+    protected override void OnEventWritten(EventWrittenEventArgs eventData)
+    {
+        if (eventData.EventName == "RequestHeadersStart" && Current.Value is { } box) Interlocked.Increment(ref box.Value);
+    }
+}
