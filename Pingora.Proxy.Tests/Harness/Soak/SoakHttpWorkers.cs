@@ -23,6 +23,8 @@ internal static class SoakHttpWorkers
                 using var response = await t.SendAsync(kind, client, request, HttpCompletionOption.ResponseContentRead, cancel);
                 t.Counters.Response(kind);
                 var body = await response.Content.ReadAsByteArrayAsync(cancel);
+                if (response.Version != System.Net.HttpVersion.Version20)
+                    return new Wrong(FailureKind.Other, $"answered over HTTP/{response.Version}");
                 return Status(response) ?? PatternBody(body, Http2BodyBytes);
             });
             try { await Task.Delay(t.Options.H2Pause, t.Stopping); }
@@ -77,6 +79,8 @@ internal static class SoakHttpWorkers
                     ? null
                     : new Wrong(FailureKind.WrongBody, $"the backend received {body} bytes with SHA-256 {sha ?? "(none)"}");
             });
+            try { await Task.Delay(t.Options.UploadPause, t.Stopping); }
+            catch (OperationCanceledException) { }
         }
     }
 

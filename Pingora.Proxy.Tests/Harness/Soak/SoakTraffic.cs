@@ -125,6 +125,9 @@ public sealed class SoakTraffic : IAsyncDisposable
     internal async Task<HttpResponseMessage> SendAsync(SoakKind kind, HttpClient client, HttpRequestMessage request,
         HttpCompletionOption completion, CancellationToken cancel)
     {
+        // DefaultRequestVersion applies to HttpClient's own helpers only, not to a message built by the caller.
+        request.Version = client.DefaultRequestVersion;
+        request.VersionPolicy = client.DefaultVersionPolicy;
         var attempts = HttpAttempts.Begin();
         try
         {

@@ -35,6 +35,9 @@ public sealed class SoakTrafficOptions
     /// <summary>Pause between one HTTP/2 stream's requests, so that the load leaves the daemons some CPU.</summary>
     public TimeSpan H2Pause { get; init; } = TimeSpan.FromMilliseconds(5);
 
+    /// <summary>Pause between one worker's 8 MB uploads: back to back they would take both cores of a small machine.</summary>
+    public TimeSpan UploadPause { get; init; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Bound of every request, and of the wait for each WebSocket echo and SSE event.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
