@@ -65,6 +65,17 @@ public sealed class RawH2Client : IDisposable
         return WriteFrameAsync(H2Event.Headers, H2Event.EndStream | 0x4 /* END_HEADERS */, streamId, block.ToArray());
     }
 
+    /// <summary>WINDOW_UPDATE (RFC 9113 §6.9) on <paramref name="streamId"/> (0: the connection): the client has
+    /// consumed <paramref name="increment"/> more bytes of DATA. Without it a server stops sending after 65,535 bytes.</summary>
+    public Task WindowUpdateAsync(int streamId, int increment)
+    {
+        var payload = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(payload, increment & int.MaxValue);
+        return WriteFrameAsync(WindowUpdate, 0, streamId, payload);
+    }
+
+    private const int WindowUpdate = 0x8;
+
     /// <summary>A literal header field without indexing, name from the static table, value not Huffman-coded.</summary>
     private static void Literal(List<byte> block, int nameIndex, string value)
     {
