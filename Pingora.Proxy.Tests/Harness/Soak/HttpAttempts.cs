@@ -13,9 +13,15 @@ public sealed class HttpAttempts : EventListener
 {
     private static readonly AsyncLocal<StrongBox<int>?> Current = new();
 
+    // One listener for the process: each listener sees every event, so a second one would count every attempt twice.
+    private static readonly HttpAttempts Listener = new();
+
+    private HttpAttempts() { }
+
     /// <summary>Call right before SendAsync, on the same flow; the box then counts header sends (attempts).</summary>
     public static StrongBox<int> Begin()
     {
+        GC.KeepAlive(Listener);
         var box = new StrongBox<int>();
         Current.Value = box;
         return box;

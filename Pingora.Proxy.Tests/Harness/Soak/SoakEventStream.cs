@@ -32,6 +32,7 @@ internal static class SoakEventStream
                 if (!response.IsSuccessStatusCode)
                 {
                     t.Counters.Failure(Kind, FailureKind.NonSuccessStatus, $"HTTP {(int)response.StatusCode}");
+                    await Task.Delay(t.Options.MessageInterval, t.Stopping);
                     continue;
                 }
                 t.Counters.Session(Kind);

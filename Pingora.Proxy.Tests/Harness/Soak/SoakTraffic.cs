@@ -16,7 +16,6 @@ public sealed class SoakTraffic : IAsyncDisposable
 {
     internal readonly SoakCounters Counters = new();
     private readonly CancellationTokenSource _stop = new();
-    private readonly HttpAttempts _attempts = new();
     private readonly List<HttpClient> _clients = [];
     private readonly Task _workers;
 
@@ -96,7 +95,6 @@ public sealed class SoakTraffic : IAsyncDisposable
     {
         await StopAsync();
         foreach (var client in _clients) client.Dispose();
-        _attempts.Dispose();
         _stop.Dispose();
     }
 
