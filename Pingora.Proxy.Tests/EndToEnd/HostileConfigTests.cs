@@ -27,17 +27,13 @@ public sealed partial class HostileConfigTests : PingoraTestBase
         var path = Path.Combine(TempDir, hostile.Name + ".yaml");
         hostile.Create(path, HostileCorpus.Listener);
 
-        // getrusage(RUSAGE_CHILDREN) keeps the largest peak of every child this test process ever reaped, so this run's
-        // own peak is known only when it raised that maximum; otherwise it stayed below an earlier child's, and the
-        // daemon test below (VmHWM of one process) is what bounds the memory of every case.
-        var before = PeakMemory.OfReapedChildrenMb();
+        var peakReport = Path.Combine(TempDir, hostile.Name + ".peak");
         var clock = Stopwatch.StartNew();
-        var run = await RunToExitAsync("-t", "-c", path);
+        var process = StartProcess(PeakMemory.TimeProgram, PeakMemory.UnderTime(peakReport, RepoPaths.RequireBinary(), "-t", "-c", path));
+        var run = (ExitCode: await process.WaitForExitAsync(Timeouts.Startup), process.Stdout, process.Stderr);
         clock.Stop();
-        var after = PeakMemory.OfReapedChildrenMb();
-        var peak = after > before ? after : 0;
-        await TestContext.Out.WriteLineAsync($"{hostile.Name}: {clock.Elapsed.TotalSeconds:0.00} s; " +
-            (after > before ? $"peak {peak:0} MB" : $"peak below {before:0} MB (an earlier child's)"));
+        var peak = PeakMemory.ReadTimeReportMb(peakReport);
+        await TestContext.Out.WriteLineAsync($"{hostile.Name}: {clock.Elapsed.TotalSeconds:0.00} s; peak {peak:0} MB");
 
         var report = $"exit {run.ExitCode}\n--- stderr ---\n{string.Join("\n", run.Stderr.Split('\n').Take(20))}";
         var errors = ErrorLine().Matches(run.Stderr).Where(m => m.Groups["file"].Value == path).ToList();
