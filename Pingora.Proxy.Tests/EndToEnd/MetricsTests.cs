@@ -54,4 +54,33 @@ public sealed class MetricsTests : PingoraTestBase
         Assert.That(notFound.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "the admin listener proxies nothing");
         Assert.That(pingora.HasExited, Is.False);
     }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Dotnets_per_request_meters_are_exported_only_with_admin_request_meters(bool requestMeters)
+    {
+        var a = await StartBackendAsync("A");
+        var config = NewConfig().WithAdminListener();
+        config.AdminRequestMeters = requestMeters;
+        var listener = config.AddListener();
+        config.AddRoute("echo", "c1", "/{**rest}");
+        config.AddCluster("c1", a);
+        await StartServingAsync(config);
+        var client = NewClient();
+        // prometheus-net starts listening to .NET's meters at the first collection; what came before is not seen.
+        await PrometheusScrape.GetAsync(client, config.AdminUrl("/metrics"));
+        await client.GetEchoAsync(listener.Url("/echo/1"));
+
+        var scrape = (await PrometheusScrape.GetAsync(client, config.AdminUrl("/metrics"))).Text;
+        using (Assert.EnterMultipleScope())
+        {
+            // Per connection or observed: always there.
+            Assert.That(scrape, Does.Contain("microsoft_aspnetcore_server_kestrel_kestrel_active_connections"));
+            Assert.That(scrape, Does.Contain("system_net_http_http_client_open_connections"));
+            // Per request: only when asked for (ours count the same).
+            Assert.That(scrape.Contains("microsoft_aspnetcore_hosting_http_server_request_duration", StringComparison.Ordinal), Is.EqualTo(requestMeters), scrape);
+            Assert.That(scrape.Contains("system_net_http_http_client_request_duration", StringComparison.Ordinal), Is.EqualTo(requestMeters));
+            Assert.That(scrape, Does.Contain("pingora_requests_total{route=\"echo\""));
+        }
+    }
 }

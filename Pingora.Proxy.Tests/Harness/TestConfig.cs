@@ -61,6 +61,8 @@ public sealed class TestConfig
         return this;
     }
     public double? WebsocketCloseAfterSeconds { get; set; }
+    /// <summary><c>admin_request_meters</c>: also export .NET's per-request meters; null: the default (off).</summary>
+    public bool? AdminRequestMeters { get; set; }
 
     public List<ListenerSpec> Listeners { get; } = [];
     public List<RouteSpec> Routes { get; } = [];
@@ -231,6 +233,7 @@ public sealed class TestConfig
         if (WorkingDirectory is not null) yield return ("working_directory", Quote(WorkingDirectory));
         if (AdminPort is { } admin) yield return ("admin_listener", Quote($"127.0.0.1:{admin}"));
         if (WebsocketCloseAfterSeconds is { } webSockets) yield return ("websocket_close_after_seconds", Number(webSockets));
+        if (AdminRequestMeters is { } requestMeters) yield return ("admin_request_meters", requestMeters ? "true" : "false");
     }
 
     private bool IsRenderedServerKey(string key) => OptionalServerValues().Any(v => v.Key == key) || key is "version" or "pid_file" or "upgrade_sock" or

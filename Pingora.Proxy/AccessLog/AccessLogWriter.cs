@@ -9,6 +9,8 @@ public sealed partial class AccessLogWriter(AccessLogFile file, AccessLogFormat 
     // Lines are short; a buffer that grew for a huge one (a long URL) is dropped rather than kept by the thread.
     private const int KeptCapacity = 16 * 1024;
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+    // Made once: a lambda written at the call would capture log and file, a new closure for every line.
+    private readonly Action<Exception> _onFailure = e => WriteFailed(log, file.Path, file.Failed, e.Message);
 
     public AccessLogFile File => file;
 
@@ -18,7 +20,7 @@ public sealed partial class AccessLogWriter(AccessLogFile file, AccessLogFormat 
         buffer.ResetWrittenCount();
         if (format == AccessLogFormat.Json) JsonFormatter.Format(entry, buffer);
         else CombinedFormatter.Format(entry, buffer);
-        file.Write(buffer.WrittenSpan, e => WriteFailed(log, file.Path, file.Failed, e.Message));
+        file.Write(buffer.WrittenSpan, _onFailure);
         if (buffer.Capacity > KeptCapacity) t_buffer = null;
     }
 

@@ -35,6 +35,8 @@ public sealed class ServerConf
     public double DrainIdleTimeoutSeconds { get; set; } = 2;
     /// <summary>The admin listener (/metrics, /status, /ready); null: none. Handed over in an upgrade like the others.</summary>
     public Listeners.ListenAddress? AdminListener { get; set; }
+    /// <summary>Also export .NET's per-request instruments (hosting, routing, HttpClient's requests); see Metrics/FrameworkMeters.</summary>
+    public bool AdminRequestMeters { get; set; }
     /// <summary>
     /// While draining, how long after the drain begins WebSockets are sent their close frame (1001), so that their
     /// clients reconnect (to the successor) early. Unset: at the deadline, as every other connection.

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Pingora.Proxy.Drain;
 
 /// <summary>
@@ -15,7 +17,8 @@ public sealed class ConnectionTracker
     private int _unsettled;
     private TaskCompletionSource? _settled;
     private volatile bool _draining;
-    private readonly CancellationTokenSource _drainingStarted = new();
+    private CancellationTokenSource _drainingStarted = new();
+    private long _firstNoticeTimestamp;
 
     public int Active => Volatile.Read(ref _active);
     public int Unsettled => Volatile.Read(ref _unsettled);
@@ -26,21 +29,36 @@ public sealed class ConnectionTracker
     public void StartDraining()
     {
         _draining = true;
+        Interlocked.Exchange(ref _firstNoticeTimestamp, 0);
         Counts.StartCounting();
         _drainingStarted.Cancel();
     }
 
+    /// <summary>An HTTP/2 connection got the drain's first GOAWAY (see Http2Drain/); the first one of a drain is
+    /// when the final GOAWAYs may follow a round trip later.</summary>
+    public void ShutdownNoticeSent() =>
+        Interlocked.CompareExchange(ref _firstNoticeTimestamp, Stopwatch.GetTimestamp(), 0);
+
+    /// <summary>How long ago this drain's first HTTP/2 shutdown notice went out; null if none did.</summary>
+    public TimeSpan? SinceFirstShutdownNotice =>
+        Volatile.Read(ref _firstNoticeTimestamp) is var at and not 0 ? Stopwatch.GetElapsedTime(at) : null;
+
     /// <summary>Connections by kind, and how those that ended since the drain began ended.</summary>
     public DrainCounts Counts { get; } = new();
 
-    /// <summary>Cancelled by <see cref="StartDraining"/>, for what a connection does differently while draining.</summary>
-    public CancellationToken WhenDraining => _drainingStarted.Token;
+    /// <summary>Cancelled by <see cref="StartDraining"/>, for what a connection does differently while draining; a
+    /// connection opened after a reverted upgrade gets a fresh one, for the next drain.</summary>
+    public CancellationToken WhenDraining => Volatile.Read(ref _drainingStarted).Token;
 
     /// <summary>The requests in flight on these connections, which the drain ends cleanly at its deadline.</summary>
     public InFlightRequests Requests { get; } = new();
 
     /// <summary>An upgrade reverted: this process keeps its clients again.</summary>
-    public void StopDraining() => _draining = false;
+    public void StopDraining()
+    {
+        _draining = false;
+        Volatile.Write(ref _drainingStarted, new CancellationTokenSource());
+    }
 
     public TrackedConnection Open()
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Pingora.Proxy.Lifecycle;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Hosting;
+using Pingora.Proxy.Http2Drain;
 
 namespace Pingora.Proxy.Drain;
 
@@ -41,6 +42,14 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
         // the clean close before the deadline, though: that needs its time too.
         var settle = TimeSpan.FromTicks(Math.Min(idleTimeout.Ticks, (deadline - CloseAllowance(deadline)).Ticks));
         await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, abort), reverted);
+        // HTTP/2 clients got a GOAWAY with the highest stream id at the start: the final one (Kestrel's stop) only a
+        // round trip later, so that a request already on its way is served rather than lost (RFC 9113 §6.8).
+        if (tracker.SinceFirstShutdownNotice is { } since && clock.Elapsed < settle)
+        {
+            var lead = Http2DrainWake.NoticeLead - since;
+            var left = settle - clock.Elapsed;
+            if (lead > TimeSpan.Zero) await Task.WhenAny(Task.Delay(lead < left ? lead : left, abort), reverted);
+        }
         if (revert.IsCancellationRequested) return;
 
         phases.Enter(Phase.Drain, "{Connections} connections open, {Unsettled} of them HTTP/1.x or without a request; deadline {Deadline:0.###} s",

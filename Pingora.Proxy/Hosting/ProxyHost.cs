@@ -139,7 +139,7 @@ public sealed class ProxyHost : IAsyncDisposable
     /// The process's instruments when an admin listener can serve them; without one nothing could scrape them, so
     /// the per-request and per-connection recording is not put on the request path at all.
     /// </summary>
-    internal static ProxyMetrics? Metrics(ServerConf server) => server.AdminListener is null ? null : ProxyMetrics.Default;
+    internal static ProxyMetrics? Metrics(ServerConf server) => server.AdminListener is null ? null : ProxyMetrics.ForProcess(server.AdminRequestMeters);
 
     /// <summary>
     /// Gives Kestrel the registry's sockets, each configured as its <paramref name="listeners"/> entry says. Reads

@@ -1,24 +1,27 @@
 namespace Pingora.Proxy.Http2Drain;
 
 /// <summary>
-/// Follows the frames a client sends on an HTTP/2 connection (RFC 9113 §3.4 preface, §4.1 frame header) as they are
-/// consumed, to know where a frame may be added to the stream: at a frame boundary, and not inside a header block
-/// (HEADERS without END_HEADERS must be followed by its CONTINUATION frames and nothing else, §6.10).
+/// Follows the frames of one direction of an HTTP/2 connection (RFC 9113 §3.4 preface, §4.1 frame header) as they
+/// pass, to know where a frame may be added to the stream: at a frame boundary, and not inside a header block
+/// (HEADERS without END_HEADERS must be followed by its CONTINUATION frames and nothing else, §6.10). The client's
+/// bytes start with the preface; the server's start with a frame.
 /// </summary>
-public sealed class Http2FrameFollower
+public sealed class Http2FrameFollower(bool clientPreface = true)
 {
     private static readonly byte[] Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
     private const int HeaderLength = 9;
     private const byte Headers = 0x1, PushPromise = 0x5, Continuation = 0x9, EndHeaders = 0x4;
 
     private readonly byte[] _header = new byte[HeaderLength];
-    private int _prefaceSeen;
+    private int _prefaceSeen = clientPreface ? 0 : Preface.Length;
     private int _headerSeen;
     private long _payloadLeft;
     private bool _inHeaderBlock;
 
     /// <summary>Not HTTP/2 (no preface): nothing may ever be added.</summary>
     public bool NotHttp2 { get; private set; }
+
+    public bool PrefaceSeen => !NotHttp2 && _prefaceSeen == Preface.Length;
 
     public bool CanInsertFrame => !NotHttp2 && _prefaceSeen == Preface.Length && _headerSeen == 0 && _payloadLeft == 0 && !_inHeaderBlock;
 

@@ -32,6 +32,9 @@ public sealed class WakeablePipeReader(PipeReader inner) : PipeReader
 
     public bool IsHttp2 => !_frames.NotHttp2;
 
+    /// <summary>The client's whole preface has been read: an HTTP/2 connection, past its start.</summary>
+    public bool PrefaceSeen => _frames.PrefaceSeen;
+
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         // Every read of every HTTP/2 connection comes through here: hand the inner read on untouched when it has

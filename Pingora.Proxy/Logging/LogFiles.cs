@@ -42,10 +42,14 @@ public sealed class LogFiles : IAsyncDisposable
     /// <summary>SIGUSR1. A file that cannot be opened again is logged and the process keeps writing to the old one.</summary>
     public void Reopen()
     {
-        Reopen("error_log", _errorLog is null ? null : _errorLog.Reopen);
+        Reopen("error_log", _errorLog is null ? null : () =>
+        {
+            if (_errorLog.Reopen() is { } stdio) Logger.Warning("SIGUSR1: error_log reopened, but {Problem}", stdio);
+        });
         Reopen("access_log", AccessLog is null ? null : AccessLog.Reopen);
         Logger.Information("SIGUSR1: log files reopened (error_log {ErrorLog}, access_log {AccessLog})",
             _errorLog is null ? "stderr" : "reopened", AccessLog?.Path ?? "off");
+        StderrProbe.WriteIfTestAsks("logs-reopened");
     }
 
     private void Reopen(string key, Action? reopen)

@@ -26,7 +26,13 @@ public static class LogSetup
         if (string.IsNullOrEmpty(server.ErrorLog))
             return config.WriteTo.Console(format, standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger();
         var path = server.ErrorLog;
-        errorLog = new ReopenableSink(() => ErrorLogFile.WriteTo(new LoggerConfiguration().MinimumLevel.Verbose(), path, format, owner).CreateLogger());
+        errorLog = new ReopenableSink((out Serilog.Core.Logger sink, out (ulong Device, ulong Inode) identity) =>
+        {
+            var file = new LoggerConfiguration().MinimumLevel.Verbose();
+            var vetted = ErrorLogFile.WriteTo(file, path, format, owner, out identity);
+            sink = file.CreateLogger();
+            return vetted;
+        }, path);
         return config.WriteTo.Sink(errorLog).CreateLogger();
     }
 

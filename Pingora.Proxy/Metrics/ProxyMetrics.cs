@@ -9,16 +9,28 @@ namespace Pingora.Proxy.Metrics;
 /// </summary>
 public sealed class ProxyMetrics
 {
-    private static readonly Lazy<ProxyMetrics> Process = new(() =>
-    {
-        // Before the default registry is first used: .NET's EventCounters repeat what the System.Runtime meter already
-        // publishes, and make garbage at every update.
-        Prometheus.Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressDebugMetrics = true });
-        return new ProxyMetrics(Prometheus.Metrics.DefaultRegistry);
-    });
+    private static readonly Lock ProcessGate = new();
+    private static ProxyMetrics? s_process;
 
-    /// <summary>The process's instruments, on prometheus-net's default registry (what /metrics serves).</summary>
-    public static ProxyMetrics Default => Process.Value;
+    /// <summary>
+    /// The process's instruments, on prometheus-net's default registry (what /metrics serves). The first call decides
+    /// whether .NET's per-request instruments are exported (<see cref="FrameworkMeters"/>): the meter adapter is
+    /// configured once, before the default registry is first used.
+    /// </summary>
+    public static ProxyMetrics ForProcess(bool requestMeters)
+    {
+        lock (ProcessGate)
+        {
+            if (s_process is not null) return s_process;
+            if (!requestMeters) Prometheus.Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = i => !FrameworkMeters.IsPerRequest(i));
+            // .NET's EventCounters repeat what the System.Runtime meter already publishes, and make garbage at every update.
+            Prometheus.Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressDebugMetrics = true });
+            return s_process = new ProxyMetrics(Prometheus.Metrics.DefaultRegistry);
+        }
+    }
+
+    /// <summary>The process's instruments, as <see cref="ForProcess"/> made them (with the default if nothing did yet).</summary>
+    public static ProxyMetrics Default => ForProcess(requestMeters: false);
 
     // Requests take from well under a millisecond (status_path, a cached answer) to the longest upstream timeouts.
     private static readonly double[] DurationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -49,6 +61,7 @@ public sealed class ProxyMetrics
             "Requests upgraded to another protocol (WebSocket over HTTP/1.1 or HTTP/2) and still open.");
         DrainingConnections = f.CreateGauge("pingora_draining_connections",
             "Client connections still open while this process drains (0 while it serves).");
+        Series = new RequestSeries(this);
     }
 
     public CollectorRegistry Registry { get; }
@@ -60,4 +73,7 @@ public sealed class ProxyMetrics
     public Gauge OpenConnections { get; }
     public Gauge UpgradedConnections { get; }
     public Gauge DrainingConnections { get; }
+
+    /// <summary>The per-request instruments' series, kept once looked up.</summary>
+    internal RequestSeries Series { get; }
 }

@@ -49,8 +49,8 @@ public static class RequestMetrics
         var cluster = proxy?.Cluster?.Config.ClusterId ?? None;
         // An exception before the response started becomes Kestrel's 500.
         var code = failed && !context.Response.HasStarted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
-        metrics.Requests.WithLabels(route, cluster, context.Request.Method, StatusCodeLabels.Of(code)).Inc();
-        metrics.RequestDuration.WithLabels(route).Observe(seconds);
+        metrics.Series.Requests(route, cluster, context.Request.Method, code).Inc();
+        metrics.Series.Duration(route).Observe(seconds);
     }
 
     private static bool IsUpgradable(HttpContext context) =>

@@ -28,18 +28,10 @@ public static class UpstreamMetrics
                 var proxied = context.Features.Get<IReverseProxyFeature>()!;
                 var cluster = proxied.Cluster?.Config.ClusterId ?? RequestMetrics.None;
                 if (proxied.ProxiedDestination is { } destination)
-                    metrics.UpstreamDuration.WithLabels(cluster, destination.DestinationId).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                    metrics.Series.Upstream(cluster, destination.DestinationId).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 if (context.Features.Get<IForwarderErrorFeature>() is { } failure)
-                    metrics.UpstreamFailures.WithLabels(cluster, ErrorNames.Of(failure.Error)).Inc();
+                    metrics.Series.Failures(cluster, failure.Error).Inc();
             }
         });
     };
-
-    private static class ErrorNames
-    {
-        private static readonly Dictionary<ForwarderError, string> Names =
-            Enum.GetValues<ForwarderError>().ToDictionary(e => e, e => e.ToString());
-
-        public static string Of(ForwarderError error) => Names.TryGetValue(error, out var name) ? name : error.ToString();
-    }
 }
