@@ -175,6 +175,7 @@ public sealed class ServerRunner : IAsyncDisposable
             await actions.DrainAsync("upgrade aborted", TimeSpan.FromSeconds(Server.GracefulShutdownTimeoutSeconds), CancellationToken.None);
             return false;
         }
+        ProcessSignals.StopIfTestAsks("commit-received"); // a successor killed before its pid file names it
         _pidFile.Commit(prepared);
         var released = _registry!.ReleaseUnused();
         _lifecycle.Enter(Phase.UpgradeCommitted, "pid {Pid} took over from pid {Predecessor}; pid file {PidFile} updated{Released}",

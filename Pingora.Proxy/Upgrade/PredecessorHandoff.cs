@@ -74,6 +74,7 @@ public static class PredecessorHandoff
         switch (reply)
         {
             case SuccessorReply.Ready:
+                ProcessSignals.StopIfTestAsks("ready-received"); // a predecessor killed between the Ready and its Commit
                 await channel.SendCommitAsync(cancel);
                 phases.Enter(Phase.HandoffAcknowledged, "pid {Pid} serves; committed after {Elapsed} ms; accepting {Close:0.###} s more, then draining",
                     peer.Pid, clock.ElapsedMilliseconds, server.CloseTimeoutSeconds);

@@ -84,6 +84,7 @@ public sealed class SuccessorHandoff : IAsyncDisposable
             }
         }
 
+        ProcessSignals.StopIfTestAsks("upgrade-connected"); // a successor killed before it read anything
         var channel = new UpgradeChannel(connection);
         try
         {
