@@ -31,4 +31,26 @@ public sealed class DrainLongResponseTests : PingoraTestBase
         Assert.That(proxy.Pingora.FindPhase("drained")?.Text, Does.Contain("closed at the deadline: 1 HTTP/1.x, 0 HTTP/2, 0 WebSocket, 0 other upgraded;").And.Contain("; 0 connections cut"),
             proxy.Pingora.LastLines());
     }
+
+    /// <summary>Found by the soak: YARP takes the drain's stop for the client's own cancel and answered 400, which
+    /// blames a client that did nothing wrong and that it must not retry.</summary>
+    [Test]
+    public async Task A_request_whose_upstream_has_not_answered_at_the_deadline_gets_503_not_400()
+    {
+        const double deadline = 3;
+        var proxy = await StartProxyAsync(c => c.GracefulShutdownTimeoutSeconds = deadline);
+        using var cts = new CancellationTokenSource(Timeouts.AfterConfigured(deadline));
+        var slow = RawHttpClient.GetToCloseAsync(new IPEndPoint(IPAddress.Loopback, proxy.Listener.Port), "/delay?ms=20000", cts.Token);
+        await proxy.Backend.WaitForInFlightAsync(1, Timeouts.Request);
+
+        proxy.Pingora.Signal(Signals.SIGTERM);
+        var (response, end) = await slow;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(503), proxy.Pingora.LastLines());
+            Assert.That(response.Header("Connection"), Is.EqualTo("close"));
+            Assert.That(end, Is.EqualTo(TcpEnd.Fin));
+        }
+        Assert.That(await proxy.Pingora.WaitForExitAsync(Timeouts.Phase), Is.Zero, proxy.Pingora.LastLines());
+    }
 }

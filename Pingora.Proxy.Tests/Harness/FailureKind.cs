@@ -14,6 +14,13 @@ public enum FailureKind
     ClosedEarly,
     Timeout,
     NonSuccessStatus,
+    /// <summary>HttpClient failed a request, not retried, on an HTTP/2 connection that the server closed right after a
+    /// GOAWAY with NO_ERROR (HttpProtocolException, error code 0): what a server that closes an idle connection at
+    /// once, without the first GOAWAY (2^31-1) and a round trip's wait of RFC 9113 §6.8, does to a request the client
+    /// was just sending.</summary>
+    ClosedAfterGoAway,
+    /// <summary>A complete response whose body is not the one the backend sends (a checksum or pattern mismatch).</summary>
+    WrongBody,
     Other,
 }
 
@@ -55,6 +62,8 @@ public static class FailureClassifier
                     return FailureKind.ClosedEarly;
                 case TimeoutException:
                     return FailureKind.Timeout;
+                case HttpProtocolException { ErrorCode: 0 }:
+                    return FailureKind.ClosedAfterGoAway;
             }
         }
         return FailureKind.Other;
@@ -67,6 +76,8 @@ public static class FailureClassifier
         FailureKind.ClosedEarly => "closed-early",
         FailureKind.Timeout => "timeout",
         FailureKind.NonSuccessStatus => "non-2xx",
+        FailureKind.WrongBody => "wrong-body",
+        FailureKind.ClosedAfterGoAway => "closed-after-goaway",
         _ => "other",
     };
 }

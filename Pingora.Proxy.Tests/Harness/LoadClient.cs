@@ -35,6 +35,10 @@ public sealed class LoadClientOptions
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>When set, every 2xx body of a proxied path (not the status path) is checked with it (path, body):
+    /// false counts as <see cref="FailureKind.WrongBody"/>.</summary>
+    public Func<string, byte[], bool>? BodyIsRight { get; init; }
+
     /// <summary>Pause between one worker's requests. Without it four workers saturate both cores of the test
     /// machine and starve the daemon processes whose timing the test is about.</summary>
     public TimeSpan PauseBetweenRequests { get; init; } = TimeSpan.FromMilliseconds(2);
@@ -225,6 +229,11 @@ public sealed class LoadClient : IAsyncDisposable
             if (status is < 200 or > 299)
             {
                 RecordFailure(FailureKind.NonSuccessStatus, worker, path, started, $"HTTP {status}", status);
+                return;
+            }
+            if (path != _options.StatusPath && _options.BodyIsRight is { } check && !check(path, body))
+            {
+                RecordFailure(FailureKind.WrongBody, worker, path, started, $"a {body.Length}-byte body that is not the backend's");
                 return;
             }
             int? pid = null;

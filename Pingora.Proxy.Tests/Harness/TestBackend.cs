@@ -24,10 +24,12 @@ namespace Pingora.Proxy.Tests.Harness;
 /// <item><c>/slow?ms=N&amp;bytes=M</c>: headers at once, then M pattern bytes spread over N ms.</item>
 /// <item><c>/delay?ms=N</c>: waits N ms before the headers, then a short body (an upstream slow to answer).</item>
 /// <item><c>/bytes?n=N</c>: N pattern bytes as fast as the reader takes them.</item>
-/// <item><c>/sse</c>: server-sent events, one every 100 ms, until the client or the proxy ends it.</item>
+/// <item><c>/sse</c>: server-sent events, one every 100 ms, until the client or the proxy ends it; a reconnect with
+/// <c>Last-Event-ID: N</c> resumes at N + 1, as an EventSource expects.</item>
 /// <item><c>/ws</c>: a WebSocket that echoes every message and answers a close frame with the same status; the
 /// status it was closed with is reported by <see cref="NextWebSocketCloseAsync"/>.</item>
-/// <item><c>/upload</c>: reads the whole request body and answers with its length in bytes.</item>
+/// <item><c>/upload</c>: reads the whole request body and answers with its length in bytes, and its SHA-256 (hex) in
+/// <c>x-body-sha256</c>.</item>
 /// </list>
 /// </summary>
 public sealed class TestBackend : IAsyncDisposable
@@ -213,7 +215,10 @@ public sealed class TestBackend : IAsyncDisposable
     {
         context.Response.ContentType = "text/event-stream";
         await context.Response.StartAsync(context.RequestAborted);
-        for (var id = 0; ; id++)
+        var first = long.TryParse(context.Request.Headers["Last-Event-ID"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var last)
+            ? last + 1
+            : 0;
+        for (var id = first; ; id++)
         {
             await context.Response.WriteAsync($"id: {id}\ndata: event {id}\n\n", context.RequestAborted);
             await context.Response.Body.FlushAsync(context.RequestAborted);
@@ -258,13 +263,21 @@ public sealed class TestBackend : IAsyncDisposable
         }
     }
 
+    public const string BodySha256Header = "x-body-sha256";
+
     private static async Task UploadAsync(HttpContext context)
     {
         var buffer = new byte[64 * 1024];
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         long total = 0;
         int read;
-        while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0) total += read;
+        while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
+        {
+            total += read;
+            sha.AppendData(buffer, 0, read);
+        }
         context.Response.ContentType = "text/plain";
+        context.Response.Headers[BodySha256Header] = Convert.ToHexStringLower(sha.GetHashAndReset());
         await context.Response.WriteAsync(total.ToString(CultureInfo.InvariantCulture), context.RequestAborted);
     }
 

@@ -48,5 +48,8 @@ public static class ConnectionTracking
             if (tracker.Draining && !http2) context.Response.Headers.Connection = "close";
             using var request = tracker.Requests.Begin(context, http2, connection);
             await next(context);
+            // YARP takes the drain's stop of a request whose upstream has not answered yet for the client's own cancel,
+            // and answers 400: the client did nothing wrong, and may send the request again elsewhere.
+            if (request.ClosedByDrain && !context.Response.HasStarted) context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         });
 }

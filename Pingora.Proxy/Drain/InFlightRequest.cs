@@ -53,6 +53,9 @@ public sealed class InFlightRequest : IHttpRequestLifetimeFeature, IDisposable
 
     public RequestKind Kind { get; private set; }
 
+    /// <summary>The drain ended this request at its deadline (not the client, not the upstream).</summary>
+    public bool ClosedByDrain => Volatile.Read(ref _closed) != 0;
+
     private Stream Upgraded(Stream client, bool webSocket)
     {
         if (!webSocket)

@@ -4,6 +4,7 @@ using LoadGen;
 
 // loadgen run    --url http://127.0.0.1:PORT/PATH [--keepalive N] [--new-conn N] [--duration S] [--rate R]
 //                [--timeout S] [--records FILE] [--no-retry]
+// loadgen soak   --http1 127.0.0.1:PORT [--h2c 127.0.0.1:PORT] [--h2 127.0.0.1:PORT] ...   (see SoakCommand; until SIGTERM)
 // loadgen report --records FILE [--window NAME=FROM,TO]...     (FROM, TO: Unix seconds, as bash's $EPOCHREALTIME;
 //                                                               either may be empty for "from the start"/"to the end")
 // Every load is bounded: workers start no request after --duration, each request ends within --timeout, and the
@@ -25,6 +26,7 @@ return args[0] switch
 {
     "run" => await RunAsync(options),
     "report" => Report(options),
+    "soak" => await SoakCommand.RunAsync(name => One(options, name)),
     _ => Fail($"unknown command {args[0]}"),
 };
 

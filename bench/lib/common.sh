@@ -90,7 +90,10 @@ build_bench_project() {
     local name=$1 out=$ARTIFACTS/bench/$1 exe
     exe=$out/$(sed -n 's:.*<AssemblyName>\(.*\)</AssemblyName>.*:\1:p' "$BENCH_DIR/$name/$name.csproj")
     [[ $exe != "$out/" ]] || exe=$out/$name
-    if needs_build "$exe" "$BENCH_DIR/$name" "$REPO_DIR/Directory.Build.props" "$REPO_DIR/Directory.Packages.props"; then
+    # LoadGen and Upstream compile files of the test harness in: those count as their sources too.
+    local sources=("$BENCH_DIR/$name")
+    ! grep -q 'Pingora.Proxy.Tests/Harness' "$BENCH_DIR/$name/$name.csproj" || sources+=("$REPO_DIR/Pingora.Proxy.Tests/Harness")
+    if needs_build "$exe" "${sources[@]}" "$REPO_DIR/Directory.Build.props" "$REPO_DIR/Directory.Packages.props"; then
         log "building bench/$name"
         dotnet publish "$BENCH_DIR/$name/$name.csproj" -c Release -o "$out" >"$WORK/publish-$name.log" 2>&1 ||
             { tail -30 "$WORK/publish-$name.log" >&2; die "dotnet publish bench/$name failed"; }
