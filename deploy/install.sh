@@ -12,7 +12,7 @@ if absent), the unit at PREFIX/etc/systemd/system/pingora.service, PREFIX/etc/lo
 then enables and starts the service when systemd runs.
 
   --prefix DIR    install under DIR instead of / (no user, no systemctl; the unit's paths point into DIR)
-  --binary PATH   install this binary instead of publishing one (dotnet publish, self-contained single file)
+  --binary PATH   install this binary instead of publishing one (default: dotnet publish, Native AOT)
   -h, --help      this help
 USAGE
 }

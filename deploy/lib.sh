@@ -32,14 +32,13 @@ is_system_install() { [[ -z "$ROOT" ]]; }
 # systemd is PID 1 (the test sd_booted(3) makes).
 systemd_runs() { [[ -d /run/systemd/system ]]; }
 
-# The binary to install: --binary, or a fresh self-contained single-file publish (no .NET runtime on the server).
-# Prints its path; the publish goes to WORK, which the caller removes.
+# The binary to install: --binary, or a fresh Native AOT publish (no .NET runtime on the server; needs clang, lld and
+# zlib1g-dev). Prints its path; the publish goes to WORK, which the caller removes.
 binary_to_install() {
     if [[ -n "$BINARY" ]]; then echo "$BINARY"; return; fi
     command -v dotnet >/dev/null || die "dotnet (the .NET 10 SDK) is needed to publish; or pass --binary PATH"
-    echo "publishing pingora (self-contained single file, linux-x64)..." >&2
-    dotnet publish "$REPO/Pingora.Proxy/Pingora.Proxy.csproj" -c Release -r linux-x64 --self-contained \
-        -p:PublishSingleFile=true -o "$WORK/publish" --nologo >&2
+    echo "publishing pingora (Native AOT, linux-x64)..." >&2
+    dotnet publish "$REPO/Pingora.Proxy/Pingora.Proxy.csproj" -c Release -r linux-x64 -o "$WORK/publish" --nologo >&2
     echo "$WORK/publish/pingora"
 }
 
@@ -61,9 +60,9 @@ install_file() {
     echo "installed: $dest"
 }
 
-# A Native AOT build (-p:PingoraAot=true) cannot bundle a native library: Mono.Posix's libMonoPosixHelper.so comes
-# beside the binary and must be installed beside it too, before the binary that loads it. The shipped single file
-# bundles it, so for that build there is nothing beside it and this does nothing.
+# A Native AOT build (what ships) cannot bundle a native library: Mono.Posix's libMonoPosixHelper.so comes beside the
+# binary and must be installed beside it too, before the binary that loads it. A single-file build
+# (-p:PingoraAot=false) bundles it, so for that build there is nothing beside it and this does nothing.
 install_native_beside() {
     local src_dir lib
     src_dir="$(dirname "$1")"

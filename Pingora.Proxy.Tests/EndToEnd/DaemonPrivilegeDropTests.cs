@@ -88,8 +88,8 @@ public sealed class DaemonPrivilegeDropTests : PingoraTestBase
         });
         var (_, predecessor) = await StartDaemonAsync(config);
 
-        // As the service user from the start, with its groups, as systemd runs ExecReload. The single-file host must
-        // unpack its native library somewhere that user can write (root's $HOME is not).
+        // As the service user from the start, with its groups, as systemd runs ExecReload. A single-file build
+        // (-p:PingoraAot=false) must unpack its native library somewhere that user can write (root's $HOME is not).
         var bundleDir = Path.Combine(TempDir, "bundle");
         var successorLauncher = StartProcess(SetPriv,
             [$"--reuid={_service.Uid}", $"--regid={_service.Gid}", "--init-groups", "--", RepoPaths.RequireBinary(), "-u", "-d", "-c", config.Path],

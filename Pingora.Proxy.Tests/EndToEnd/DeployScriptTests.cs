@@ -65,7 +65,7 @@ public sealed class DeployScriptTests : PingoraTestBase
         await running.WaitForPhaseAsync("serving", Timeouts.Startup);
         var inodeBefore = Inode(InstalledBinary);
 
-        // A different build: the single-file host finds its bundle from a header, so an appended byte still runs.
+        // A different build: an ELF executable (and a single-file bundle, found from its header) runs with a byte appended.
         var newBinary = Path.Combine(TempDir, "pingora-new");
         File.Copy(RepoPaths.RequireBinary(), newBinary);
         await File.AppendAllTextAsync(newBinary, "\n");

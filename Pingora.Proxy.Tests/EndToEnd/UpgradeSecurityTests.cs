@@ -20,7 +20,7 @@ public sealed class UpgradeSecurityTests : PingoraTestBase
         if (Syscall.getuid() != 0) Assert.Ignore("needs root, to start the would-be successor as user nobody");
         var proxy = await StartProxyAsync();
         var predecessor = proxy.Pingora;
-        // nobody must be able to create upgrade_sock (and unpack the single-file binary) in the test directory.
+        // nobody must be able to create upgrade_sock (nor unpack a single-file build's native library) in the test directory.
         File.SetUnixFileMode(TempDir, (UnixFileMode)0x3FF); // 1777, as /tmp: without the sticky bit pingora refuses it
         var load = StartMixedLoad(proxy.Listener);
         await WaitForLoadAsync(load, s => s.AnsweredBy(predecessor.Pid) >= 50, "answers from the running instance", predecessor);

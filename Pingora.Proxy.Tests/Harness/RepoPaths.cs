@@ -8,8 +8,7 @@ public static class RepoPaths
     public const string BinaryEnvVar = "PINGORA_BIN";
 
     public const string PublishCommand =
-        "dotnet publish Pingora.Proxy/Pingora.Proxy.csproj -c Release -r linux-x64 --self-contained " +
-        "-p:PublishSingleFile=true -o artifacts/pingora";
+        "dotnet publish Pingora.Proxy/Pingora.Proxy.csproj -c Release -r linux-x64 -o artifacts/pingora";
 
     private static readonly Lazy<string> s_root = new(FindRoot);
 

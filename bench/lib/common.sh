@@ -78,7 +78,7 @@ ensure_pingora() {
     fi
     PINGORA_BIN=$ARTIFACTS/pingora/pingora
     if needs_build "$PINGORA_BIN" "$REPO_DIR/Pingora.Proxy" "$REPO_DIR/Directory.Build.props" "$REPO_DIR/Directory.Packages.props"; then
-        log "publishing pingora (Release, self-contained single file, ReadyToRun; about 1.5 min)"
+        log "publishing pingora (Release, Native AOT; about 1 min)"
         dotnet publish "$REPO_DIR/Pingora.Proxy/Pingora.Proxy.csproj" -c Release -r linux-x64 -o "$ARTIFACTS/pingora" \
             >"$WORK/publish-pingora.log" 2>&1 || { tail -30 "$WORK/publish-pingora.log" >&2; die "dotnet publish failed"; }
     fi
