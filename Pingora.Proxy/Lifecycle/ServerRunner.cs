@@ -171,7 +171,7 @@ public sealed class ServerRunner : IAsyncDisposable
         if (!await predecessor.ReportReadyAndAwaitCommitAsync(TimeSpan.FromSeconds(Server.UpgradeAckTimeoutSeconds)))
         {
             PidFile.Discard(prepared);
-            Log.Error("the predecessor (pid {Pid}) did not commit the upgrade; it keeps serving, this process exits", predecessor.PredecessorPid);
+            Log.Error("the predecessor (pid {Pid}) did not commit the upgrade (it gave up, or is gone); it serves on if it is alive, and this process exits", predecessor.PredecessorPid);
             await actions.DrainAsync("upgrade aborted", TimeSpan.FromSeconds(Server.GracefulShutdownTimeoutSeconds), CancellationToken.None);
             return false;
         }
