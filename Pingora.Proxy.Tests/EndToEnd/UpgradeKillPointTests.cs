@@ -235,22 +235,9 @@ public sealed class UpgradeKillPointTests : PingoraTestBase
     [TestCase("drain", 0.5)]
     public async Task The_predecessor_killed_during_the_drain_leaves_the_successor_serving_alone(string phase, double drainIdleTimeout)
     {
-        var proxy = await StartProxyAsync(c =>
-        {
-            c.CloseTimeoutSeconds = 0.5;
-            c.DrainIdleTimeoutSeconds = drainIdleTimeout;
-        });
+        using var held = await UpgradeHeldInDrainAsync(phase, drainIdleTimeout, slowMs: 8000, slowBytes: 50_000);
+        var (proxy, successor, slow) = (held.Proxy, held.Successor, held.Slow);
         var predecessor = proxy.Pingora;
-        // Held on the predecessor through its drain: an idle connection keeps it settling, a slow response keeps
-        // Kestrel's stop waiting.
-        using var idle = new TcpClient();
-        await idle.ConnectAsync(IPAddress.Loopback, proxy.Listener.Port);
-        using var client = NewClient();
-        var slow = client.GetByteArrayAsync(proxy.Listener.Url("/slow?ms=8000&bytes=50000"));
-        await proxy.Backend.WaitForInFlightAsync(1, Timeouts.Request);
-
-        var successor = await UpgradeAsync(predecessor, proxy.Config, UpgradeOrder.SuccessorFirst);
-        await predecessor.WaitForPhaseAsync(phase, Timeouts.AfterConfigured(proxy.Config.CloseTimeoutSeconds + drainIdleTimeout));
         predecessor.Signal(Signals.SIGSTOP);
         await WaitUntilStoppedAsync(predecessor, "SIGSTOP", successor);
         Assert.That(predecessor.FindPhase("drained"), Is.Null, "killed within the drain\n" + predecessor.LastLines());

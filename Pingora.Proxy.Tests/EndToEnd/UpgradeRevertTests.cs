@@ -69,23 +69,10 @@ public sealed class UpgradeRevertTests : PingoraTestBase
     [TestCase("drain", 0.5)]
     public async Task A_successor_killed_during_the_drain_is_reverted_and_queued_connections_are_served(string phase, double drainIdleTimeout)
     {
-        var proxy = await StartProxyAsync(c =>
-        {
-            c.CloseTimeoutSeconds = 0.5;
-            c.DrainIdleTimeoutSeconds = drainIdleTimeout;
-        });
-        var predecessor = proxy.Pingora;
-        // Held on the predecessor through its drain: an idle connection keeps it settling, a slow response keeps
-        // Kestrel's stop waiting.
-        using var idle = new TcpClient();
-        await idle.ConnectAsync(IPAddress.Loopback, proxy.Listener.Port);
-        using var client = NewClient();
         const int slowBytes = 50_000;
-        var slow = client.GetByteArrayAsync(proxy.Listener.Url($"/slow?ms=6000&bytes={slowBytes}"));
-        await proxy.Backend.WaitForInFlightAsync(1, Timeouts.Request);
-
-        var successor = await UpgradeAsync(predecessor, proxy.Config, UpgradeOrder.SuccessorFirst);
-        await predecessor.WaitForPhaseAsync(phase, Timeouts.AfterConfigured(proxy.Config.CloseTimeoutSeconds + drainIdleTimeout));
+        using var held = await UpgradeHeldInDrainAsync(phase, drainIdleTimeout, slowMs: 6000, slowBytes);
+        var (proxy, successor, slow) = (held.Proxy, held.Successor, held.Slow);
+        var predecessor = proxy.Pingora;
         successor.Signal(Signals.SIGSTOP);
         await WaitUntilStoppedAsync(successor, "SIGSTOP", predecessor);
         var load = StartMixedLoad(proxy.Listener);

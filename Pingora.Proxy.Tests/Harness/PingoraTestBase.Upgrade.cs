@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+using System.Net;
 using System.Diagnostics;
 using NUnit.Framework;
 
@@ -92,6 +94,12 @@ public abstract partial class PingoraTestBase
     }
 }
 
+/// <summary>An upgrade held in the predecessor's drain (<see cref="PingoraTestBase.UpgradeHeldInDrainAsync"/>).</summary>
+public sealed record HeldDrain(RunningProxy Proxy, PingoraProcess Successor, TcpClient Idle, Task<byte[]> Slow) : IDisposable
+{
+    public void Dispose() => Idle.Dispose();
+}
+
 /// <summary>A running proxy as most upgrade tests need it: backend A behind /echo and /slow, /bytes routes.</summary>
 public sealed record RunningProxy(TestConfig Config, ListenerSpec Listener, ListenerSpec? TlsListener, TestBackend Backend, PingoraProcess Pingora);
 
@@ -111,6 +119,28 @@ public abstract partial class PingoraTestBase
         adjust?.Invoke(config);
         var pingora = await StartServingAsync(config, env);
         return new RunningProxy(config, listener, tls, backend, pingora);
+    }
+
+    /// <summary>
+    /// An upgrade whose predecessor is held in its drain: an idle connection keeps it settling, a slow response
+    /// (<paramref name="slowMs"/>, <paramref name="slowBytes"/>) keeps Kestrel's stop waiting. Returns once the
+    /// predecessor has entered <paramref name="phase"/> (stop-accepting or drain); the caller disposes the idle connection.
+    /// </summary>
+    protected async Task<HeldDrain> UpgradeHeldInDrainAsync(string phase, double drainIdleTimeout, int slowMs, int slowBytes)
+    {
+        var proxy = await StartProxyAsync(c =>
+        {
+            c.CloseTimeoutSeconds = 0.5;
+            c.DrainIdleTimeoutSeconds = drainIdleTimeout;
+        });
+        var idle = new TcpClient();
+        await idle.ConnectAsync(IPAddress.Loopback, proxy.Listener.Port);
+        var slow = NewClient().GetByteArrayAsync(proxy.Listener.Url($"/slow?ms={slowMs}&bytes={slowBytes}"));
+        await proxy.Backend.WaitForInFlightAsync(1, Timeouts.Request);
+
+        var successor = await UpgradeAsync(proxy.Pingora, proxy.Config, UpgradeOrder.SuccessorFirst);
+        await proxy.Pingora.WaitForPhaseAsync(phase, Timeouts.AfterConfigured(proxy.Config.CloseTimeoutSeconds + drainIdleTimeout));
+        return new HeldDrain(proxy, successor, idle, slow);
     }
 
     /// <summary>Awaits a process stopping itself at a PINGORA_TEST_STOP_AT point. A bounded poll of /proc/PID/stat: a
