@@ -18,7 +18,7 @@ public sealed class ConnectionTracker
     private TaskCompletionSource? _settled;
     private volatile bool _draining;
     private CancellationTokenSource _drainingStarted = new();
-    private long _firstNoticeTimestamp;
+    private long _lastNoticeTimestamp;
 
     public int Active => Volatile.Read(ref _active);
     public int Unsettled => Volatile.Read(ref _unsettled);
@@ -29,19 +29,18 @@ public sealed class ConnectionTracker
     public void StartDraining()
     {
         _draining = true;
-        Interlocked.Exchange(ref _firstNoticeTimestamp, 0);
+        Interlocked.Exchange(ref _lastNoticeTimestamp, 0);
         Counts.StartCounting();
         _drainingStarted.Cancel();
     }
 
-    /// <summary>An HTTP/2 connection got the drain's first GOAWAY (see Http2Drain/); the first one of a drain is
-    /// when the final GOAWAYs may follow a round trip later.</summary>
-    public void ShutdownNoticeSent() =>
-        Interlocked.CompareExchange(ref _firstNoticeTimestamp, Stopwatch.GetTimestamp(), 0);
+    /// <summary>An HTTP/2 connection got the drain's first GOAWAY (see Http2Drain/); the final GOAWAYs may follow
+    /// a round trip after the last of these.</summary>
+    public void ShutdownNoticeSent() => Interlocked.Exchange(ref _lastNoticeTimestamp, Stopwatch.GetTimestamp());
 
-    /// <summary>How long ago this drain's first HTTP/2 shutdown notice went out; null if none did.</summary>
-    public TimeSpan? SinceFirstShutdownNotice =>
-        Volatile.Read(ref _firstNoticeTimestamp) is var at and not 0 ? Stopwatch.GetElapsedTime(at) : null;
+    /// <summary>How long ago this drain's latest HTTP/2 shutdown notice went out; null if none did.</summary>
+    public TimeSpan? SinceLastShutdownNotice =>
+        Volatile.Read(ref _lastNoticeTimestamp) is var at and not 0 ? Stopwatch.GetElapsedTime(at) : null;
 
     /// <summary>Connections by kind, and how those that ended since the drain began ended.</summary>
     public DrainCounts Counts { get; } = new();

@@ -44,11 +44,12 @@ public sealed class Drainer(ListenerRegistry registry, ConnectionTracker tracker
         await Task.WhenAny(tracker.WhenSettled(), Task.Delay(settle, abort), reverted);
         // HTTP/2 clients got a GOAWAY with the highest stream id at the start: the final one (Kestrel's stop) only a
         // round trip later, so that a request already on its way is served rather than lost (RFC 9113 §6.8).
-        if (tracker.SinceFirstShutdownNotice is { } since && clock.Elapsed < settle)
+        while (tracker.SinceLastShutdownNotice is { } since && since < Http2DrainWake.NoticeLead && clock.Elapsed < settle &&
+               !abort.IsCancellationRequested && !revert.IsCancellationRequested)
         {
             var lead = Http2DrainWake.NoticeLead - since;
             var left = settle - clock.Elapsed;
-            if (lead > TimeSpan.Zero) await Task.WhenAny(Task.Delay(lead < left ? lead : left, abort), reverted);
+            await Task.WhenAny(Task.Delay(lead < left ? lead : left, abort), reverted);
         }
         if (revert.IsCancellationRequested) return;
 

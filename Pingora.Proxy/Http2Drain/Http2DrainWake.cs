@@ -56,17 +56,21 @@ public static class Http2DrainWake
 
     private static async Task WakeUntilClosedAsync(Wakeup wakeup)
     {
-        // Only once the client's preface is in: before it, the server's SETTINGS may not have gone out either.
-        if (wakeup.Input.PrefaceSeen)
-        {
-            wakeup.Output.SendShutdownNotice();
-            wakeup.Tracker.ShutdownNoticeSent();
-        }
+        var noticed = false;
         try
         {
             // Until the connection is gone, or the drain is called off (a reverted upgrade: this process serves on).
             while (wakeup.Input.IsHttp2 && !wakeup.Closed.IsCancellationRequested && wakeup.Tracker.Draining)
             {
+                // Once the client's preface is in (before it the server's SETTINGS may not have gone out either): at
+                // once for most, at a later wake for one accepted as the drain began (a TLS handshake takes a while),
+                // whose client is about to send its first requests.
+                if (!noticed && wakeup.Input.PrefaceSeen)
+                {
+                    wakeup.Output.SendShutdownNotice();
+                    wakeup.Tracker.ShutdownNoticeSent();
+                    noticed = true;
+                }
                 wakeup.Input.Wake();
                 await Task.Delay(WakeInterval, wakeup.Closed);
             }
