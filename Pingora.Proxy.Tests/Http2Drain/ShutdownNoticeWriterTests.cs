@@ -129,4 +129,15 @@ public sealed class ShutdownNoticeWriterTests
         await KestrelWritesAsync(Settings);
         Assert.That(Sent(), Is.EqualTo(ping.Concat(Notice).Concat(Settings).ToArray()), "one notice, right after the frame");
     }
+
+    [Test]
+    public async Task After_Kestrel_completed_the_output_it_writes_nothing_and_does_not_throw()
+    {
+        await KestrelWritesAsync(Settings);
+        Sent();
+        _writer.Complete();
+
+        Assert.That(_writer.SendShutdownNotice, Throws.Nothing);
+        Assert.That(_writer.NoticeSent, Is.False);
+    }
 }

@@ -22,6 +22,7 @@ public sealed class ShutdownNoticeWriter(PipeWriter inner) : PipeWriter
     private Memory<byte> _lent; // handed to Kestrel by GetMemory/GetSpan, not yet advanced
     private bool _wroteAny; // the server's preface (its SETTINGS) must be the first frame
     private bool _noticeWanted;
+    private bool _completed; // Kestrel is done with the connection: nothing more may be written, nor needs to be
     private bool _noticeSent;
     // A pipe takes one flush at a time: ours waits for none of Kestrel's, and Kestrel's next one waits for ours.
     private bool _kestrelFlushing;
@@ -39,7 +40,7 @@ public sealed class ShutdownNoticeWriter(PipeWriter inner) : PipeWriter
     {
         lock (_gate)
         {
-            if (_noticeSent) return;
+            if (_noticeSent || _completed) return;
             _noticeWanted = true;
             if (_kestrelFlushing || !TryWriteNotice()) return;
             var flush = inner.FlushAsync();
@@ -124,7 +125,15 @@ public sealed class ShutdownNoticeWriter(PipeWriter inner) : PipeWriter
 
     public override void CancelPendingFlush() => inner.CancelPendingFlush();
 
-    public override void Complete(Exception? exception = null) => inner.Complete(exception);
+    public override void Complete(Exception? exception = null)
+    {
+        lock (_gate) _completed = true;
+        inner.Complete(exception);
+    }
 
-    public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+    public override ValueTask CompleteAsync(Exception? exception = null)
+    {
+        lock (_gate) _completed = true;
+        return inner.CompleteAsync(exception);
+    }
 }
