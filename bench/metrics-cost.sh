@@ -51,7 +51,8 @@ start_allocations() {
 
 # allocated OUT: the bytes allocated during the session (the sum of its per-interval values).
 allocated() {
-    [[ -s $1 ]] || die "dotnet-counters wrote nothing to $1"
+    # A Native AOT build has no diagnostic server for dotnet-counters to attach to: measure the single file.
+    [[ -s $1 ]] || die "dotnet-counters wrote nothing to $1 (is PINGORA_BIN Native AOT? build -p:PingoraAot=false)"
     grep -o '"value": *[0-9.eE+]*' "$1" | sed 's/.*: *//' | awk '{ s += $1 } END { printf "%.0f", s }'
 }
 
@@ -94,9 +95,13 @@ printf '%-18s %8s %10s %10s\n' variant requests bytes/req cpu-s/100k
 results=$WORK/results.txt
 for ((round = 1; round <= ROUNDS; round++)); do
     for variant in $VARIANTS; do
-        run "$variant" "$PINGORA_BIN" | tee -a "$results"
+        # Not `run | tee`: a pipeline runs `run` in a subshell, whose die would skip the EXIT trap's cleanup and
+        # leave its pingora running.
+        run "$variant" "$PINGORA_BIN" >"$WORK/row" && tee -a "$results" <"$WORK/row"
         # admin_request_meters is newer than the binaries it is compared with.
-        [[ -z ${PINGORA_BASE_BIN:-} || $variant == *meters* ]] || run "$variant@base" "$PINGORA_BASE_BIN" | tee -a "$results"
+        if [[ -n ${PINGORA_BASE_BIN:-} && $variant != *meters* ]]; then
+            run "$variant@base" "$PINGORA_BASE_BIN" >"$WORK/row" && tee -a "$results" <"$WORK/row"
+        fi
     done
 done
 echo "--- mean over $ROUNDS round(s) ---"

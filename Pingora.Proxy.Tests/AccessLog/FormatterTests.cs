@@ -57,6 +57,19 @@ public sealed class FormatterTests
     }
 
     [Test]
+    public void Combined_time_follows_each_second_and_each_offset_change_on_one_thread()
+    {
+        // $time_local is formatted once a second per thread: the next second, and the same instant at another
+        // offset (a change of the local zone's rule), must each show.
+        string Time(DateTimeOffset t) => Combined(Proxied with { Time = t })[15..41];
+        var t0 = new DateTimeOffset(2026, 3, 29, 1, 59, 59, TimeSpan.FromHours(1));
+        Assert.That(Time(t0), Is.EqualTo("29/Mar/2026:01:59:59 +0100"));
+        Assert.That(Time(t0.AddMilliseconds(999)), Is.EqualTo("29/Mar/2026:01:59:59 +0100"));
+        Assert.That(Time(t0.AddSeconds(1)), Is.EqualTo("29/Mar/2026:02:00:00 +0100"));
+        Assert.That(Time(t0.AddSeconds(1).ToOffset(TimeSpan.FromHours(2))), Is.EqualTo("29/Mar/2026:03:00:00 +0200"));
+    }
+
+    [Test]
     public void Combined_escapes_quotes_backslashes_control_and_non_ascii_bytes_as_nginx_does()
     {
         // nginx (ngx_http_log_escape, escape=default): '"', '\', 0x00-0x1F and 0x7F-0xFF become \xHH, upper-case.

@@ -165,6 +165,32 @@ public sealed partial class AccessLogTests : PingoraTestBase
     }
 
     [Test]
+    public async Task Gathered_lines_are_written_before_a_reopen_and_at_exit_without_waiting_for_the_flush()
+    {
+        var (config, _, _) = await ConfigAsync(format: null);
+        config.AccessLogFlushSeconds = 3600; // only the reopen and the exit can write these lines
+        var pingora = await StartServingAsync(config);
+        using var client = NewClient();
+        var url = config.Listeners[0].Url("/echo/gathered");
+        const int before = 20, after = 30;
+        for (var i = 0; i < before; i++) (await client.GetAsync(url)).EnsureSuccessStatusCode();
+        Assert.That(new FileInfo(config.AccessLog!).Length, Is.Zero, "20 lines are far from filling 64 KiB");
+
+        File.Move(config.AccessLog!, config.AccessLog + ".1");
+        var from = pingora.LineCount;
+        pingora.Signal(Signals.SIGUSR1);
+        await pingora.WaitForLineAsync("SIGUSR1: log files reopened", Timeouts.Phase, from);
+        Assert.That(File.ReadAllLines(config.AccessLog + ".1"), Has.Length.EqualTo(before));
+        for (var i = 0; i < after; i++) (await client.GetAsync(url)).EnsureSuccessStatusCode();
+        pingora.Signal(Signals.SIGTERM);
+        Assert.That(await pingora.WaitForExitAsync(Timeouts.Phase), Is.Zero);
+
+        var fresh = File.ReadAllLines(config.AccessLog!);
+        Assert.That(fresh, Has.Length.EqualTo(after));
+        Assert.That(fresh, Has.All.Match(CombinedLine()));
+    }
+
+    [Test]
     public async Task Through_an_upgrade_under_load_every_response_has_exactly_one_whole_line()
     {
         var proxy = await StartProxyAsync(c => c.AccessLog = Path.Combine(c.Directory, "access.log"));

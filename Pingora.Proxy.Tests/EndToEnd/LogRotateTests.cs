@@ -53,6 +53,8 @@ public sealed class LogRotateTests : PingoraTestBase
         const int before = 10, after = 10;
         for (var i = 0; i < before; i++) (await client.GetAsync(listener.Url("/echo/before"))).EnsureSuccessStatusCode();
         await pingora.WaitForLineAsync("phase=serving", Timeouts.Phase); // error_log has content to rotate
+        // And access.log, once its gathered lines are written: the shipped file's notifempty skips an empty one.
+        await LogFileFollower.WaitForLinesAsync(config.AccessLog, before, pingora);
 
         var from = pingora.LineCount;
         var rotate = StartProcess(Logrotate, ["-f", "-s", state, conf]);

@@ -33,6 +33,10 @@ public sealed class TestConfig
     /// <summary>access_log and access_log_format; null leaves them out (off, combined).</summary>
     public string? AccessLog { get; set; }
     public string? AccessLogFormat { get; set; }
+    /// <summary>With access_log: how often gathered lines are written (the default 1 s would make each test wait).</summary>
+    public double AccessLogFlushSeconds { get; set; } = 0.1;
+    /// <summary>access_log_buffer_bytes; null leaves it out (the default, 64 KiB).</summary>
+    public int? AccessLogBufferBytes { get; set; }
     public string LogLevel { get; set; } = "information";
 
     public double GracePeriodSeconds { get; set; } = 10;
@@ -115,6 +119,8 @@ public sealed class TestConfig
         if (StatusPath is not null) Server(y, "status_path", Quote(StatusPath));
         if (AccessLog is not null) Server(y, "access_log", Quote(AccessLog));
         if (AccessLogFormat is not null) Server(y, "access_log_format", AccessLogFormat);
+        if (AccessLog is not null) Server(y, "access_log_flush_seconds", Number(AccessLogFlushSeconds));
+        if (AccessLogBufferBytes is { } bufferBytes) Server(y, "access_log_buffer_bytes", bufferBytes.ToString(CultureInfo.InvariantCulture));
         Server(y, "log_level", LogLevel);
         Server(y, "grace_period_seconds", Number(GracePeriodSeconds));
         Server(y, "graceful_shutdown_timeout_seconds", Number(GracefulShutdownTimeoutSeconds));
@@ -239,7 +245,7 @@ public sealed class TestConfig
     }
 
     private bool IsRenderedServerKey(string key) => OptionalServerValues().Any(v => v.Key == key) || key is "version" or "pid_file" or "upgrade_sock" or
-        "error_log" or "status_path" or "access_log" or "access_log_format" or "log_level" or "grace_period_seconds" or "graceful_shutdown_timeout_seconds" or
+        "error_log" or "status_path" or "access_log" or "access_log_format" or "access_log_flush_seconds" or "access_log_buffer_bytes" or "log_level" or "grace_period_seconds" or "graceful_shutdown_timeout_seconds" or
         "close_timeout_seconds" or "upgrade_connect_timeout_seconds" or "upgrade_wait_timeout_seconds" or
         "upgrade_ack_timeout_seconds" or "drain_idle_timeout_seconds";
 

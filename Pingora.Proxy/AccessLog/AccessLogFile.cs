@@ -5,9 +5,10 @@ namespace Pingora.Proxy.AccessLog;
 
 /// <summary>
 /// The access_log file: a descriptor from <see cref="SafeFile.OpenAppend"/> (O_APPEND, no symlink followed, given
-/// to the service user), and every line written with one pwrite(2). On Linux a positioned write on an O_APPEND
-/// descriptor appends (pwrite(2), BUGS), and the kernel appends each write whole, so two processes writing during
-/// an upgrade interleave whole lines, never pieces. No lock: each line is a single system call.
+/// to the service user), and every write (one line, or the whole lines <see cref="AccessLogBuffer"/> gathered) one
+/// pwrite(2). On Linux a positioned write on an O_APPEND descriptor appends (pwrite(2), BUGS), and the kernel appends
+/// each write whole, so two processes writing during an upgrade interleave whole lines, never pieces. No lock: each
+/// write is a single system call.
 /// </summary>
 public sealed class AccessLogFile : IDisposable
 {
@@ -33,16 +34,17 @@ public sealed class AccessLogFile : IDisposable
     public static AccessLogFile Open(string path, (uint Uid, uint Gid)? owner) =>
         new(path, owner, SafeFile.OpenAppend(path, Key, owner));
 
-    /// <summary>Appends <paramref name="line"/> (one whole line, newline included). Never throws: a request must
-    /// not fail because its line could not be written; <paramref name="onFailure"/> hears of it, at most every 10 s.</summary>
-    public void Write(ReadOnlySpan<byte> line, Action<Exception>? onFailure = null)
+    /// <summary>Appends <paramref name="lines"/> (whole lines, newlines included; <paramref name="count"/> of them).
+    /// Never throws: a request must not fail because its line could not be written; <paramref name="onFailure"/>
+    /// hears of it, at most every 10 s.</summary>
+    public void Write(ReadOnlySpan<byte> lines, int count = 1, Action<Exception>? onFailure = null)
     {
         while (true)
         {
             var handle = Volatile.Read(ref _handle);
             try
             {
-                RandomAccess.Write(handle, line, fileOffset: 0);
+                RandomAccess.Write(handle, lines, fileOffset: 0);
                 return;
             }
             catch (ObjectDisposedException) when (!ReferenceEquals(handle, Volatile.Read(ref _handle)))
@@ -51,7 +53,7 @@ public sealed class AccessLogFile : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
             {
-                Interlocked.Increment(ref _failed);
+                Interlocked.Add(ref _failed, count);
                 var now = Environment.TickCount64;
                 var last = Interlocked.Read(ref _lastFailureTicks);
                 if (now - last >= 10_000 && Interlocked.CompareExchange(ref _lastFailureTicks, now, last) == last)

@@ -1,18 +1,15 @@
 using System.Buffers;
-using Microsoft.Extensions.Logging;
 
 namespace Pingora.Proxy.AccessLog;
 
-/// <summary>Formats an entry into this thread's reused buffer and appends it to the file as one write.</summary>
-public sealed partial class AccessLogWriter(AccessLogFile file, AccessLogFormat format, ILogger<AccessLogWriter> log)
+/// <summary>Formats an entry into this thread's reused buffer and hands the line to the <see cref="AccessLogBuffer"/>.</summary>
+public sealed class AccessLogWriter(AccessLogBuffer log, AccessLogFormat format)
 {
     // Lines are short; a buffer that grew for a huge one (a long URL) is dropped rather than kept by the thread.
     private const int KeptCapacity = 16 * 1024;
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
-    // Made once: a lambda written at the call would capture log and file, a new closure for every line.
-    private readonly Action<Exception> _onFailure = e => WriteFailed(log, file.Path, file.Failed, e.Message);
 
-    public AccessLogFile File => file;
+    public AccessLogBuffer Log => log;
 
     public void Write(in AccessLogEntry entry)
     {
@@ -20,10 +17,7 @@ public sealed partial class AccessLogWriter(AccessLogFile file, AccessLogFormat 
         buffer.ResetWrittenCount();
         if (format == AccessLogFormat.Json) JsonFormatter.Format(entry, buffer);
         else CombinedFormatter.Format(entry, buffer);
-        file.Write(buffer.WrittenSpan, _onFailure);
+        log.Write(buffer.WrittenSpan);
         if (buffer.Capacity > KeptCapacity) t_buffer = null;
     }
-
-    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "access_log {Path}: cannot write ({Failed} lines lost so far): {Reason}")]
-    private static partial void WriteFailed(ILogger logger, string path, long failed, string reason);
 }

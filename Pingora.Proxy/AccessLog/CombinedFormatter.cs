@@ -38,8 +38,26 @@ public static class CombinedFormatter
         output.Byte((byte)'\n');
     }
 
+    private const int TimeLocalLength = 26;
+    // A line's time changes only with the second: formatted once a second per thread, as nginx caches its own.
+    [ThreadStatic] private static byte[]? t_timeLocal;
+    [ThreadStatic] private static (long Second, TimeSpan Offset) t_timeLocalOf;
+
     /// <summary>nginx's $time_local: <c>01/Dec/2026:09:58:29 +0100</c>.</summary>
     private static void TimeLocal(DateTimeOffset t, IBufferWriter<byte> output)
+    {
+        var of = (t.UtcTicks / TimeSpan.TicksPerSecond, t.Offset);
+        if (t_timeLocal is not { } text || t_timeLocalOf != of)
+        {
+            var writer = new ArrayBufferWriter<byte>(TimeLocalLength);
+            FormatTimeLocal(t, writer);
+            text = t_timeLocal = writer.WrittenSpan.ToArray();
+            t_timeLocalOf = of;
+        }
+        output.Write(text);
+    }
+
+    private static void FormatTimeLocal(DateTimeOffset t, IBufferWriter<byte> output)
     {
         output.Digits(t.Day, 2);
         output.Byte((byte)'/');

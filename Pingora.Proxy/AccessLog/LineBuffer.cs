@@ -13,11 +13,15 @@ internal static class LineBuffer
 {
     private const string Hex = "0123456789ABCDEF";
 
+    // What nginx writes as it is: printable ASCII but '"' and '\'.
+    private static readonly SearchValues<char> Plain = SearchValues.Create(
+        Enumerable.Range(0x20, 0x7F - 0x20).Select(c => (char)c).Where(c => c is not '"' and not '\\').ToArray());
+
+    /// <summary>ASCII text (the caller knows it is) as bytes, in one vectorized copy.</summary>
     public static void Ascii(this IBufferWriter<byte> output, ReadOnlySpan<char> text)
     {
-        var span = output.GetSpan(text.Length);
-        for (var i = 0; i < text.Length; i++) span[i] = (byte)text[i];
-        output.Advance(text.Length);
+        System.Text.Ascii.FromUtf16(text, output.GetSpan(text.Length), out var written);
+        output.Advance(written);
     }
 
     public static void Byte(this IBufferWriter<byte> output, byte value)
@@ -72,8 +76,16 @@ internal static class LineBuffer
             output.Byte((byte)'-');
             return;
         }
+        // Most values (paths, user agents) need no escape: one scan and one copy, not a call per byte.
+        var plain = value.AsSpan().IndexOfAnyExcept(Plain);
+        if (plain < 0)
+        {
+            output.Ascii(value);
+            return;
+        }
+        output.Ascii(value.AsSpan(0, plain));
         Span<byte> utf8 = stackalloc byte[4];
-        for (var i = 0; i < value.Length; i++)
+        for (var i = plain; i < value.Length; i++)
         {
             var c = value[i];
             if (c < 0x80)

@@ -22,9 +22,21 @@ public static class RequestId
         var headers = request.Headers;
         var given = headers[Header];
         if (given.Count == 1 && IsToken(given[0])) return given[0]!;
-        var id = TraceId(headers.TraceParent) ?? Guid.NewGuid().ToString("N");
+        var id = TraceId(headers.TraceParent) ?? NewId();
         headers[Header] = id;
         return id;
+    }
+
+    /// <summary>
+    /// 32 hex digits of 128 random bits, the shape of a trace id and of nginx's $request_id. From the runtime's fast
+    /// generator, as nginx's is from ngx_random: an id names a request and guards nothing, and Guid.NewGuid's read
+    /// of the kernel's secure generator was 2% of the proxy's samples under load.
+    /// </summary>
+    public static string NewId()
+    {
+        Span<byte> bits = stackalloc byte[16];
+        Random.Shared.NextBytes(bits);
+        return Convert.ToHexStringLower(bits);
     }
 
     /// <summary>traceparent is <c>version-traceid-parentid-flags</c>: 2, 32, 16 and 2 hex digits.</summary>

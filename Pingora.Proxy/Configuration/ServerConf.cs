@@ -46,4 +46,7 @@ public sealed class ServerConf
     public double DnsRefreshSeconds { get; set; }
     public string? AccessLog { get; set; }
     public string AccessLogFormat { get; set; } = "combined";
+    /// <summary>Lines are gathered up to this many bytes and written together (see AccessLog/AccessLogBuffer); 0: one write per line.</summary>
+    public int AccessLogBufferBytes { get; set; } = 64 * 1024;
+    public double AccessLogFlushSeconds { get; set; } = 1;
 }

@@ -17,6 +17,9 @@ internal static class ServerConfValidator
         [nameof(ServerConf.GracePeriodSeconds), nameof(ServerConf.GracefulShutdownTimeoutSeconds),
          nameof(ServerConf.WebsocketCloseAfterSeconds), nameof(ServerConf.DnsRefreshSeconds)];
 
+    // Two buffers of it are kept; beyond a few MB a buffer only delays lines and holds memory.
+    private const int MaxAccessLogBuffer = 16 * 1024 * 1024;
+
     public static void Validate(ServerConf server, SourceMap sourceMap, DiagnosticBag diagnostics)
     {
         void Check(bool ok, string property, string message)
@@ -56,6 +59,8 @@ internal static class ServerConfValidator
         Check(AccessLog.AccessLogFormats.Parse(server.AccessLogFormat) is not null, nameof(ServerConf.AccessLogFormat),
             $"must be one of {string.Join(", ", AccessLog.AccessLogFormats.Names)}, got '{server.AccessLogFormat}'");
         Check(server.AccessLog is null || server.AccessLog.Trim().Length > 0, nameof(ServerConf.AccessLog), "must not be empty when set");
+        Check(server.AccessLogBufferBytes is >= 0 and <= MaxAccessLogBuffer, nameof(ServerConf.AccessLogBufferBytes),
+            $"must be from 0 (one write per line) to {MaxAccessLogBuffer}, got {server.AccessLogBufferBytes}");
         Check(server.SessionAffinityKeysDir is null || server.SessionAffinityKeysDir.Trim().Length > 0,
             nameof(ServerConf.SessionAffinityKeysDir), "must not be empty when set");
     }

@@ -35,7 +35,7 @@ public sealed class ProxyHost : IAsyncDisposable
     private readonly ConnectionTracker _tracker;
     private readonly ProcessStatus _status;
     private readonly Serilog.ILogger _log;
-    private readonly AccessLogFile? _accessLog;
+    private readonly AccessLogBuffer? _accessLog;
     // Read once, before privileges are dropped: a restarted host may no longer be able to read the key files.
     private readonly Dictionary<ListenAddress, X509Certificate2> _certificates = [];
     // Hosts whose stop began before a revert restarted this one; their connections finish there, disposed at the end.
@@ -47,7 +47,7 @@ public sealed class ProxyHost : IAsyncDisposable
     private readonly PolicyPipeline _policies;
 
     private ProxyHost(WebApplication app, PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log,
-        AccessLogFile? accessLog, PolicyPipeline policies)
+        AccessLogBuffer? accessLog, PolicyPipeline policies)
     {
         _accessLog = accessLog;
         _app = app;
@@ -64,11 +64,11 @@ public sealed class ProxyHost : IAsyncDisposable
     /// its predecessor's sockets: the build is a good part of its start.
     /// </summary>
     public static ProxyHost Build(PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log,
-        AccessLogFile? accessLog = null) =>
+        AccessLogBuffer? accessLog = null) =>
         Build(config, tracker, status, log, accessLog, new PolicyPipeline(config.Policies));
 
     private static ProxyHost Build(PingoraConfig config, ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log,
-        AccessLogFile? accessLog, PolicyPipeline policies)
+        AccessLogBuffer? accessLog, PolicyPipeline policies)
     {
         policies.Track(config.Routes);
         return new(BuildApp(config, ConfigFingerprint.Stamp(config.Routes), ConfigFingerprint.Stamp(config.Clusters), tracker, status, log,
@@ -76,7 +76,7 @@ public sealed class ProxyHost : IAsyncDisposable
     }
 
     private static WebApplication BuildApp(PingoraConfig config, IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters,
-        ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log, AccessLogFile? accessLog, PolicyPipeline policies)
+        ConnectionTracker tracker, ProcessStatus status, Serilog.ILogger log, AccessLogBuffer? accessLog, PolicyPipeline policies)
     {
         // The empty builder reads no appsettings.json and no ASPNETCORE_* variables: the YAML file is the only
         // configuration, so nothing in the environment can add a listener or change a limit behind its back.

@@ -11,7 +11,7 @@ public sealed class LogFiles : IAsyncDisposable
 {
     private readonly ReopenableSink? _errorLog;
 
-    private LogFiles(Serilog.Core.Logger logger, ReopenableSink? errorLog, AccessLogFile? accessLog)
+    private LogFiles(Serilog.Core.Logger logger, ReopenableSink? errorLog, AccessLogBuffer? accessLog)
     {
         Logger = logger;
         _errorLog = errorLog;
@@ -21,7 +21,7 @@ public sealed class LogFiles : IAsyncDisposable
     public Serilog.Core.Logger Logger { get; }
 
     /// <summary>Null when access_log is not set.</summary>
-    public AccessLogFile? AccessLog { get; }
+    public AccessLogBuffer? AccessLog { get; }
 
     /// <summary>Opens both; an IOException names the key and the path.</summary>
     public static LogFiles Open(ServerConf server, (uint Uid, uint Gid)? owner)
@@ -29,7 +29,7 @@ public sealed class LogFiles : IAsyncDisposable
         var logger = LogSetup.Create(server, owner, out var errorLog);
         try
         {
-            var accessLog = server.AccessLog is { } path ? AccessLogFile.Open(path, owner) : null;
+            var accessLog = server.AccessLog is { } path ? OpenAccessLog(server, path, owner, logger) : null;
             return new LogFiles(logger, errorLog, accessLog);
         }
         catch
@@ -37,6 +37,13 @@ public sealed class LogFiles : IAsyncDisposable
             logger.Dispose();
             throw;
         }
+    }
+
+    private static AccessLogBuffer OpenAccessLog(ServerConf server, string path, (uint Uid, uint Gid)? owner, Serilog.ILogger logger)
+    {
+        var file = AccessLogFile.Open(path, owner);
+        return new AccessLogBuffer(file, server.AccessLogBufferBytes, TimeSpan.FromSeconds(server.AccessLogFlushSeconds),
+            TimeProvider.System, e => logger.Error("access_log {Path}: cannot write ({Failed} lines lost so far): {Reason}", path, file.Failed, e.Message));
     }
 
     /// <summary>SIGUSR1. A file that cannot be opened again is logged and the process keeps writing to the old one.</summary>
@@ -48,7 +55,7 @@ public sealed class LogFiles : IAsyncDisposable
         });
         Reopen("access_log", AccessLog is null ? null : AccessLog.Reopen);
         Logger.Information("SIGUSR1: log files reopened (error_log {ErrorLog}, access_log {AccessLog})",
-            _errorLog is null ? "stderr" : "reopened", AccessLog?.Path ?? "off");
+            _errorLog is null ? "stderr" : "reopened", AccessLog?.File.Path ?? "off");
         StderrProbe.WriteIfTestAsks("logs-reopened");
     }
 

@@ -4,7 +4,8 @@
 # time. Each keeps its defaults except: no access log, and the upstream connections kept alive (nginx needs
 # proxy_http_version 1.1 and an upstream keepalive pool for that; the others pool by default). pingora-accesslog is
 # pingora with access_log on (combined format, to a file in its directory): the A/B of the access log's cost, not
-# in the default list (--proxies "pingora pingora-accesslog"). pingora-base is the binary PINGORA_BASE_BIN (for
+# in the default list (--proxies "pingora pingora-accesslog"); pingora-accesslog-unbuffered the same with
+# access_log_buffer_bytes: 0 (one write per line). pingora-base is the binary PINGORA_BASE_BIN (for
 # example the previous main's) with pingora's configuration: a change's before/after in one run.
 
 # available_proxies: the proxies this machine can run.
@@ -18,6 +19,7 @@ available_proxies() {
 proxy_version() {
     case $1 in
         pingora-accesslog) echo "pingora-accesslog: the same binary with access_log: $WORK/pingora-accesslog/access.log (combined)" ;;
+        pingora-accesslog-unbuffered) echo "pingora-accesslog-unbuffered: the same with access_log_buffer_bytes: 0" ;;
         pingora-base) echo "pingora-base $("$PINGORA_BASE_BIN" -V 2>&1 | head -1 | sed 's/^pingora //') ($PINGORA_BASE_BIN)" ;;
         pingora) echo "pingora $("$PINGORA_BIN" -V 2>&1 | head -1 | sed 's/^pingora //') ($PINGORA_BIN)" ;;
         plainyarp) echo "bench/PlainYarp (YARP $(sed -n 's:.*"Yarp.ReverseProxy" Version="\([^"]*\)".*:\1:p' "$REPO_DIR/Directory.Packages.props"), .NET $(dotnet --list-runtimes | sed -n 's/^Microsoft.AspNetCore.App \([0-9.]*\).*/\1/p' | tail -1))" ;;
@@ -35,13 +37,15 @@ prepare_proxies() {
             pingora) write_pingora_conf "$WORK/pingora/pingora.yaml" "$H1_PORT" "$UPSTREAM_PORT" "$H2_PORT" ;;
             pingora-accesslog) write_pingora_conf "$WORK/$name/pingora.yaml" "$H1_PORT" "$UPSTREAM_PORT" "$H2_PORT" \
                 "access_log: $WORK/$name/access.log" ;;
+            pingora-accesslog-unbuffered) write_pingora_conf "$WORK/$name/pingora.yaml" "$H1_PORT" "$UPSTREAM_PORT" "$H2_PORT" \
+                "access_log: $WORK/$name/access.log" "access_log_buffer_bytes: 0" ;;
             pingora-base)
                 [[ -x ${PINGORA_BASE_BIN:-} ]] || die "pingora-base needs PINGORA_BASE_BIN, the baseline's binary"
                 PINGORA_BIN=$PINGORA_BASE_BIN write_pingora_conf "$WORK/$name/pingora.yaml" "$H1_PORT" "$UPSTREAM_PORT" "$H2_PORT" ;;
             plainyarp) PLAINYARP_EXE=$(build_bench_project PlainYarp) ;;
             nginx) write_nginx_proxy_conf "$WORK/nginx/nginx.conf" ;;
             haproxy) write_haproxy_conf "$WORK/haproxy/haproxy.cfg" ;;
-            *) die "unknown proxy $name (known: pingora pingora-base pingora-accesslog plainyarp nginx haproxy)" ;;
+            *) die "unknown proxy $name (known: pingora pingora-base pingora-accesslog pingora-accesslog-unbuffered plainyarp nginx haproxy)" ;;
         esac
     done
 }
@@ -99,7 +103,7 @@ CONF
 start_proxy() {
     local name=$1 dir=$WORK/$1
     case $name in
-        pingora | pingora-accesslog) "$PINGORA_BIN" -c "$dir/pingora.yaml" >"$dir/stdout.log" 2>&1 & ;;
+        pingora | pingora-accesslog*) "$PINGORA_BIN" -c "$dir/pingora.yaml" >"$dir/stdout.log" 2>&1 & ;;
         pingora-base) "$PINGORA_BASE_BIN" -c "$dir/pingora.yaml" >"$dir/stdout.log" 2>&1 & ;;
         plainyarp)
             "$PLAINYARP_EXE" --contentRoot "$(dirname "$PLAINYARP_EXE")" \
