@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,7 @@ using Pingora.Proxy.Http2Drain;
 using Pingora.Proxy.Limits;
 using Pingora.Proxy.Listeners;
 using Pingora.Proxy.Logging;
+using Pingora.Proxy.Memory;
 using Pingora.Proxy.Metrics;
 using Pingora.Proxy.Policies;
 using Pingora.Proxy.ProxyProtocol;
@@ -111,6 +113,8 @@ public sealed class ProxyHost : IAsyncDisposable
             o.XmlEncryptor = new NullXmlEncryptor(); // in memory only: nothing to protect the keys from at rest
         });
 
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddHostedService<IdleMemoryTrim>();
         builder.Services.AddAccessLog(config.Server, accessLog);
         builder.Services.AddRouting();
         PolicyPipeline.AddServices(builder.Services, config.Policies);
