@@ -18,7 +18,8 @@ usage: bench/compare.sh [options]
   --warmup S         unmeasured seconds of the same load first, per cell (default 5)
   --rounds N         rounds of A B C D per workload (default 2); figures are medians over rounds
   --proxies "..."    among pingora plainyarp nginx haproxy (default: those installed), and pingora-accesslog
-                     (pingora with access_log on: --proxies "pingora pingora-accesslog" is the access log's A/B)
+                     (pingora with access_log on: --proxies "pingora pingora-accesslog" is the access log's A/B;
+                     pingora-accesslog-unbuffered the same with one write per line)
                      and pingora-base (PINGORA_BASE_BIN with pingora's configuration: a change's before/after)
   --workloads "..."  among keepalive newconn h2 (default: all three)
   --install          apt-get install wrk nghttp2-client nginx haproxy first (needs root)
