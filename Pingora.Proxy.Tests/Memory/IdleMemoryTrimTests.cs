@@ -12,6 +12,7 @@ public sealed class IdleMemoryTrimTests
     private FakeTimeProvider _time = null!;
     private long _allocated;
     private int _trims;
+    private bool _draining;
     private IdleMemoryTrim _trim = null!;
 
     [SetUp]
@@ -20,7 +21,8 @@ public sealed class IdleMemoryTrimTests
         _time = new FakeTimeProvider();
         _allocated = 1_000_000;
         _trims = 0;
-        _trim = new IdleMemoryTrim(_time, () => _allocated, () => _trims++, NullLogger.Instance);
+        _draining = false;
+        _trim = new IdleMemoryTrim(_time, () => _allocated, () => _trims++, () => _draining, NullLogger.Instance);
         await _trim.StartAsync(CancellationToken.None);
     }
 
@@ -41,6 +43,19 @@ public sealed class IdleMemoryTrimTests
         Period(0);
         Assert.That(_trims, Is.EqualTo(1));
         for (var i = 0; i < 10; i++) Period(IdleMemoryTrim.QuietBytes / 2);
+        Assert.That(_trims, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void A_draining_process_does_not_trim_and_a_reverted_one_does_again()
+    {
+        Period(IdleMemoryTrim.WorkBytes);
+        _draining = true; // handed over: about to exit, and its successor needs the CPU
+        Period(0);
+        Period(0);
+        Assert.That(_trims, Is.Zero);
+        _draining = false; // the upgrade reverted: this process serves on
+        Period(0);
         Assert.That(_trims, Is.EqualTo(1));
     }
 

@@ -10,7 +10,8 @@ namespace Pingora.Proxy.Memory;
 /// under <see cref="QuietBytes"/> allocated in a check period (every request allocates about 3 KB: some tens of
 /// requests a second at most); it trims once per quiet spell, and only after real work since the last trim, with
 /// the collection mode .NET made for this moment (GCCollectionMode.Aggressive: "about to go idle"). Envoy's
-/// overload manager has the same action (shrink_heap).
+/// overload manager has the same action (shrink_heap). A draining process does not trim: it is about to exit, and
+/// the collection's CPU would be taken from its successor.
 /// </summary>
 public sealed partial class IdleMemoryTrim : IHostedService, IDisposable
 {
@@ -22,20 +23,23 @@ public sealed partial class IdleMemoryTrim : IHostedService, IDisposable
     private readonly Func<long> _allocated;
     private readonly Action _trim;
     private readonly ILogger _log;
+    private readonly Func<bool> _draining;
     private ITimer? _timer;
     private long _lastCheck;
     private long _lastTrim;
 
-    public IdleMemoryTrim(TimeProvider time, ILogger<IdleMemoryTrim> log)
-        : this(time, () => GC.GetTotalAllocatedBytes(), () => GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true), log)
+    public IdleMemoryTrim(TimeProvider time, Drain.ConnectionTracker connections, ILogger<IdleMemoryTrim> log)
+        : this(time, () => GC.GetTotalAllocatedBytes(), () => GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true),
+            () => connections.Draining, log)
     {
     }
 
-    internal IdleMemoryTrim(TimeProvider time, Func<long> allocated, Action trim, ILogger log)
+    internal IdleMemoryTrim(TimeProvider time, Func<long> allocated, Action trim, Func<bool> draining, ILogger log)
     {
         _time = time;
         _allocated = allocated;
         _trim = trim;
+        _draining = draining;
         _log = log;
     }
 
@@ -51,7 +55,7 @@ public sealed partial class IdleMemoryTrim : IHostedService, IDisposable
         var now = _allocated();
         var quiet = now - _lastCheck < QuietBytes;
         _lastCheck = now;
-        if (!quiet || now - _lastTrim < WorkBytes) return;
+        if (!quiet || now - _lastTrim < WorkBytes || _draining()) return;
         var before = Environment.WorkingSet;
         _trim();
         _lastCheck = _lastTrim = _allocated();
