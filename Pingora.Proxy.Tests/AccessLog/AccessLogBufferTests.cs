@@ -67,6 +67,20 @@ public sealed class AccessLogBufferTests
     }
 
     [Test]
+    public void A_failed_write_counts_every_line_it_held_and_is_reported_once()
+    {
+        var failures = new List<Exception>();
+        using var buffer = new AccessLogBuffer(AccessLogFile.Open(_path, owner: null), 64 * 1024, Interval, _time, failures.Add);
+        for (var i = 0; i < 3; i++) buffer.Write(Line(i));
+        buffer.File.Dispose(); // the write fails, as on a full disk
+        buffer.Flush();
+        buffer.Write(Line(3));
+        buffer.Flush();
+        Assert.That(buffer.File.Failed, Is.EqualTo(4), "lost lines, not lost writes");
+        Assert.That(failures, Has.Count.EqualTo(1), "reported at most every 10 s");
+    }
+
+    [Test]
     public void Lines_before_a_reopen_stay_in_the_renamed_file_and_later_ones_go_to_the_new_one()
     {
         using var buffer = Open(capacity: 64 * 1024);

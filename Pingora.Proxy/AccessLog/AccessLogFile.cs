@@ -15,7 +15,9 @@ public sealed class AccessLogFile : IDisposable
     private const string Key = "access_log";
     private readonly (uint Uid, uint Gid)? _owner;
     private SafeFileHandle _handle;
-    private long _lastFailureTicks = long.MinValue;
+    private const long ReportEveryMs = 10_000;
+    // Not long.MinValue: "now - last" would overflow to a negative number and no failure would ever be reported.
+    private long _lastFailureTicks = -ReportEveryMs;
 
     private AccessLogFile(string path, (uint Uid, uint Gid)? owner, SafeFileHandle handle)
     {
@@ -56,7 +58,7 @@ public sealed class AccessLogFile : IDisposable
                 Interlocked.Add(ref _failed, count);
                 var now = Environment.TickCount64;
                 var last = Interlocked.Read(ref _lastFailureTicks);
-                if (now - last >= 10_000 && Interlocked.CompareExchange(ref _lastFailureTicks, now, last) == last)
+                if (now - last >= ReportEveryMs && Interlocked.CompareExchange(ref _lastFailureTicks, now, last) == last)
                     onFailure?.Invoke(e);
                 return;
             }
