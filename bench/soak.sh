@@ -55,36 +55,8 @@ TLS_PORT=$(free_port $((H2C_PORT + 1)))
 CONF=$WORK/pingora.yaml LOG=$WORK/pingora.log ACCESS=$WORK/access.log
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -days 2 \
     -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >"$WORK/openssl.log" 2>&1 || { cat "$WORK/openssl.log" >&2; die "openssl failed"; }
-cat >"$CONF" <<CONF
-version: 1
-pid_file: $WORK/pingora.pid
-upgrade_sock: $WORK/pingora_upgrade.sock
-error_log: $LOG
-access_log: $ACCESS
-status_path: /status
-close_timeout_seconds: $CLOSE
-grace_period_seconds: $GRACE
-listeners:
-  - address: 127.0.0.1:$H1_PORT
-  - address: 127.0.0.1:$H2C_PORT
-    protocols: [http2]
-  - address: 127.0.0.1:$TLS_PORT
-    tls:
-      certificate_path: $WORK/cert.pem
-      key_path: $WORK/key.pem
-ReverseProxy:
-  Routes:
-    all:
-      ClusterId: upstream
-      Match:
-        Path: "/{**catch-all}"
-  Clusters:
-    upstream:
-      Destinations:
-        one:
-          Address: http://127.0.0.1:$UPSTREAM_PORT/
-CONF
-"$PINGORA_BIN" -t -c "$CONF" >"$WORK/conf-test.log" 2>&1 || { cat "$WORK/conf-test.log" >&2; die "pingora -t rejected $CONF"; }
+TLS_LISTENER="$TLS_PORT $WORK/cert.pem $WORK/key.pem" write_pingora_conf "$CONF" "$H1_PORT" "$UPSTREAM_PORT" "$H2C_PORT" \
+    "access_log: $ACCESS" "close_timeout_seconds: $CLOSE" "grace_period_seconds: $GRACE"
 
 # --- helpers ---------------------------------------------------------------------------------------------------
 

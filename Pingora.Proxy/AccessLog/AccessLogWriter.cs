@@ -9,8 +9,6 @@ public sealed class AccessLogWriter(AccessLogBuffer log, AccessLogFormat format)
     private const int KeptCapacity = 16 * 1024;
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
 
-    public AccessLogBuffer Log => log;
-
     public void Write(in AccessLogEntry entry)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);

@@ -3,6 +3,7 @@
 
 # write_pingora_conf FILE PORT UPSTREAM_PORT H2C_PORT [KEY: VALUE]...: every route to the upstream; pid file, upgrade
 # socket and log in FILE's directory; H2C_PORT (may be empty) is a cleartext HTTP/2 (prior knowledge) listener.
+# TLS_LISTENER="PORT CERT KEY" in the environment adds a TLS listener (HTTP/1.1 and HTTP/2 by ALPN).
 write_pingora_conf() {
     local file=$1 port=$2 upstream=$3 h2c=$4 dir
     dir=$(dirname "$file")
@@ -17,6 +18,11 @@ write_pingora_conf() {
         echo "listeners:"
         echo "  - address: 127.0.0.1:$port"
         [[ -z $h2c ]] || printf '  - address: 127.0.0.1:%s\n    protocols: [http2]\n' "$h2c"
+        if [[ -n ${TLS_LISTENER:-} ]]; then
+            local tls
+            read -r -a tls <<<"$TLS_LISTENER"
+            printf '  - address: 127.0.0.1:%s\n    tls:\n      certificate_path: %s\n      key_path: %s\n' "${tls[@]}"
+        fi
         cat <<CONF
 ReverseProxy:
   Routes:
