@@ -100,9 +100,6 @@ public sealed class ConnectionTracker
 /// <summary>One accepted connection's entry in the tracker.</summary>
 public sealed class TrackedConnection(ConnectionTracker tracker)
 {
-    /// <summary>The key under which the connection middleware stores this in the connection's items.</summary>
-    public static readonly object ItemKey = new();
-
     private int _settled;
     private int _closed;
     private volatile bool _requestSeen;

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -14,7 +13,8 @@ public static class ConnectionTracking
         listen.Use(next => async connection =>
         {
             var tracked = tracker.Open();
-            connection.Items[TrackedConnection.ItemKey] = tracked;
+            // A feature, not an item: Kestrel's requests find connection features, and Items is a dictionary per connection.
+            connection.Features.Set(tracked);
             try
             {
                 await next(connection);
@@ -35,14 +35,8 @@ public static class ConnectionTracking
         app.Use(async (context, next) =>
         {
             var http2 = HttpProtocol.IsHttp2(context.Request.Protocol); // no HTTP/3 listener exists
-            TrackedConnection? connection = null;
-            if (context.Features.Get<IConnectionItemsFeature>()?.Items is { } items
-                && items.TryGetValue(TrackedConnection.ItemKey, out var value)
-                && value is TrackedConnection tracked)
-            {
-                tracked.RequestStarted(http2);
-                connection = tracked;
-            }
+            var connection = context.Features.Get<TrackedConnection>();
+            connection?.RequestStarted(http2);
             // Kestrel ends keep-alive when the response says Connection: close; YARP never copies a backend's
             // Connection header (hop-by-hop), so this one stands.
             if (tracker.Draining && !http2) context.Response.Headers.Connection = "close";

@@ -46,7 +46,7 @@ public static class LogSetup
         var min = ToMicrosoft(Level(server.LogLevel));
         var framework = min <= Microsoft.Extensions.Logging.LogLevel.Debug ? min : Microsoft.Extensions.Logging.LogLevel.Warning;
         logging.ClearProviders()
-            .AddProvider(new Serilog.Extensions.Logging.SerilogLoggerProvider(log))
+            .AddProvider(new ScopelessLoggerProvider(new Serilog.Extensions.Logging.SerilogLoggerProvider(log)))
             .SetMinimumLevel(min)
             .AddFilter("Microsoft", framework)
             .AddFilter("Yarp", framework)

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Prometheus;
@@ -12,14 +11,12 @@ namespace Pingora.Proxy.Metrics;
 /// </summary>
 public static class ConnectionMetrics
 {
-    private static readonly object ItemKey = new();
-
     /// <summary>Add first on a listener, so that a connection counts through its PROXY header and TLS handshake.</summary>
     public static void UseConnectionMetrics(this ListenOptions listen, ProxyMetrics metrics, string listener) =>
         listen.Use(next => async connection =>
         {
             var counted = new CountedConnection(metrics.OpenConnections, listener);
-            connection.Items[ItemKey] = counted;
+            connection.Features.Set(counted); // requests find connection features; Items would be a dictionary per connection
             try
             {
                 await next(connection);
@@ -33,9 +30,7 @@ public static class ConnectionMetrics
     /// <summary>Called for every request; moves its connection from "pending" to its protocol on the first.</summary>
     internal static void RequestStarted(HttpContext context)
     {
-        if (context.Features.Get<IConnectionItemsFeature>()?.Items is { } items
-            && items.TryGetValue(ItemKey, out var value) && value is CountedConnection counted)
-            counted.RequestStarted(HttpProtocol.IsHttp2(context.Request.Protocol) ? "http2" : "http1");
+        context.Features.Get<CountedConnection>()?.RequestStarted(HttpProtocol.IsHttp2(context.Request.Protocol) ? "http2" : "http1");
     }
 
     private sealed class CountedConnection
