@@ -4,6 +4,7 @@ using LoadGen;
 
 // loadgen run    --url http://127.0.0.1:PORT/PATH [--keepalive N] [--new-conn N] [--duration S] [--rate R]
 //                [--timeout S] [--records FILE] [--no-retry]
+// loadgen idle   --url http://127.0.0.1:PORT/PATH --connections N [--hold S]   (see IdleCommand; until SIGTERM)
 // loadgen soak   --http1 127.0.0.1:PORT [--h2c 127.0.0.1:PORT] [--h2 127.0.0.1:PORT] ...   (see SoakCommand; until SIGTERM)
 // loadgen report --records FILE [--window NAME=FROM,TO]...     (FROM, TO: Unix seconds, as bash's $EPOCHREALTIME;
 //                                                               either may be empty for "from the start"/"to the end")
@@ -18,6 +19,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.Error.WriteLine("usage: loadgen run --url http://127.0.0.1:PORT/ [--keepalive N] [--new-conn N] [--duration S] [--rate R] [--timeout S] [--records FILE] [--no-retry]");
     Console.Error.WriteLine("       loadgen report --records FILE [--window NAME=FROM,TO]...");
+    Console.Error.WriteLine("       loadgen idle --url http://127.0.0.1:PORT/ --connections N [--hold S]");
     return 2;
 }
 
@@ -27,6 +29,7 @@ return args[0] switch
     "run" => await RunAsync(options),
     "report" => Report(options),
     "soak" => await SoakCommand.RunAsync(name => One(options, name)),
+    "idle" => await IdleCommand.RunAsync(name => One(options, name)),
     _ => Fail($"unknown command {args[0]}"),
 };
 
