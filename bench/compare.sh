@@ -66,7 +66,7 @@ prepare_proxies $PROXIES
 mkdir -p "$ARTIFACTS/bench"
 OUT=$ARTIFACTS/bench/compare-$(date +%Y%m%d-%H%M%S)
 TSV=$OUT.tsv
-printf 'workload\tproxy\tround\treq_per_s\tp50_ms\tp99_ms\tcpu_s_per_100k\tpeak_rss_kb\terrors\n' >"$TSV"
+printf 'workload\tproxy\tround\treq_per_s\tp50_ms\tp99_ms\tcpu_s_per_100k\tpeak_rss_kb\terrors\tuser_s_per_100k\n' >"$TSV"
 
 header() {
     echo "== pingora comparison benchmark =="
@@ -82,23 +82,26 @@ header() {
     echo "load generators: $h1, $h2"
     echo "method: per cell a fresh proxy process, ${WARMUP} s warm-up then ${DURATION} s measured; per workload the proxies" \
         "alternate (round 1: ${PROXIES% }; then again), $ROUNDS rounds, medians shown; no CPU pinning: load generator, proxy" \
-        "and upstream share all $(nproc) cpus. CPU and peak RSS (VmHWM) are the proxy's own (nginx: master + workers)."
+        "and upstream share all $(nproc) cpus. CPU (user + system; user alone beside it) and peak RSS (VmHWM) are the proxy's own (nginx: master + workers)."
 }
+
+# per100k TICKS REQUESTS: CPU seconds per 100 000 requests.
+per100k() { awk -v d="$1" -v t="$CLK_TCK" -v n="$2" 'BEGIN { if (n > 0) printf "%.3f", d / t * 100000 / n; else print "nan" }'; }
 
 # One cell: a fresh proxy, warm-up, measured run; appends a row to the TSV.
 run_cell() {
-    local workload=$1 round=$2 proxy=$3 out=$WORK/$1-$2-$3.out line c0 c1 rps p50 p99 requests errors cpu hwm
+    local workload=$1 round=$2 proxy=$3 out=$WORK/$1-$2-$3.out line c0 c1 u0 u1 rps p50 p99 requests errors cpu user hwm
     start_proxy "$proxy"
     run_workload "$workload" "$WARMUP" "$WORK/warmup.out" >/dev/null
-    c0=$(cpu_ticks "$PROXY_PID")
+    c0=$(cpu_ticks "$PROXY_PID") u0=$(cpu_ticks "$PROXY_PID" user)
     line=$(run_workload "$workload" "$DURATION" "$out")
-    c1=$(cpu_ticks "$PROXY_PID")
+    c1=$(cpu_ticks "$PROXY_PID") u1=$(cpu_ticks "$PROXY_PID" user)
     hwm=$(status_kb VmHWM "$PROXY_PID")
     stop_proxy
     read -r rps p50 p99 requests errors <<<"$line"
-    cpu=$(awk -v d=$((c1 - c0)) -v t="$CLK_TCK" -v n="$requests" 'BEGIN { if (n > 0) printf "%.3f", d / t * 100000 / n; else print "nan" }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$proxy" "$round" "$rps" "$p50" "$p99" "$cpu" "$hwm" "$errors" >>"$TSV"
-    log "$workload round $round $proxy: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU $cpu s/100k, peak RSS $(mb "$hwm") MB, $errors errors"
+    cpu=$(per100k $((c1 - c0)) "$requests") user=$(per100k $((u1 - u0)) "$requests")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$proxy" "$round" "$rps" "$p50" "$p99" "$cpu" "$hwm" "$errors" "$user" >>"$TSV"
+    log "$workload round $round $proxy: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU $cpu s/100k (user $user), peak RSS $(mb "$hwm") MB, $errors errors"
 }
 
 # The table of one workload from the TSV: medians over rounds, ratios to nginx.
@@ -121,21 +124,21 @@ table() {
         }
         function ratio(v, ref) { return (ref + 0 > 0 && v == v + 0) ? sprintf("%.2f", v / ref) : "n/a" }
         $1 == w {
-            for (c = 4; c <= 8; c++) vals[$2 SUBSEP c] = vals[$2 SUBSEP c] " " $c
+            for (c = 4; c <= 10; c++) if (c != 9) vals[$2 SUBSEP c] = vals[$2 SUBSEP c] " " $c
             errors[$2] += $9; rounds[$2]++
         }
         END {
-            printf "%-10s %10s %7s %8s %7s %8s %7s %10s %7s %11s %7s %7s\n", "proxy", "req/s", "x nginx", "p50 ms", "x nginx",
-                "p99 ms", "x nginx", "CPU s/100k", "x nginx", "peak RSS MB", "x nginx", "errors"
-            for (c = 4; c <= 8; c++) ref[c] = ("nginx" SUBSEP c) in vals ? median("nginx" SUBSEP c) : ""
+            printf "%-10s %10s %7s %8s %7s %8s %7s %10s %7s %11s %7s %11s %7s %7s\n", "proxy", "req/s", "x nginx", "p50 ms", "x nginx",
+                "p99 ms", "x nginx", "CPU s/100k", "x nginx", "user s/100k", "x nginx", "peak RSS MB", "x nginx", "errors"
+            for (c = 4; c <= 10; c++) ref[c] = ("nginx" SUBSEP c) in vals ? median("nginx" SUBSEP c) : ""
             n = split(order, names, " ")
             for (i = 1; i <= n; i++) {
                 p = names[i]
                 if (!rounds[p]) continue
-                for (c = 4; c <= 8; c++) m[c] = median(p SUBSEP c)
-                printf "%-10s %10.0f %7s %8.3f %7s %8.3f %7s %10.3f %7s %11.1f %7s %7d\n", p,
+                for (c = 4; c <= 10; c++) if (c != 9) m[c] = median(p SUBSEP c)
+                printf "%-10s %10.0f %7s %8.3f %7s %8.3f %7s %10.3f %7s %11.3f %7s %11.1f %7s %7d\n", p,
                     m[4], ratio(m[4], ref[4]), m[5], ratio(m[5], ref[5]), m[6], ratio(m[6], ref[6]),
-                    m[7], ratio(m[7], ref[7]), m[8] / 1024, ratio(m[8], ref[8]), errors[p]
+                    m[7], ratio(m[7], ref[7]), m[10], ratio(m[10], ref[10]), m[8] / 1024, ratio(m[8], ref[8]), errors[p]
             }
         }' "$TSV"
 }
