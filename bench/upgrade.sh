@@ -202,6 +202,16 @@ warm_load() {
     sleep 1
 }
 
+# spread UNIT VALUE...: "median M (min A, max B)" of the numbers, each followed by UNIT; n/a values are left out.
+spread() {
+    local unit=$1
+    shift
+    printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -n | awk -v u="$unit" '{ v[NR] = $1 } END {
+        if (NR == 0) { print "n/a"; exit }
+        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "median %.2f%s (min %.2f%s, max %.2f%s)\n", m, u, v[1], u, v[NR], u }'
+}
+
 # The phase lines of both processes from starting `pingora -u` on, in log order, in ms from that start.
 timeline() {
     local old=$1 new=$2 line pid ts
@@ -253,9 +263,9 @@ if ((SOAK == 0)); then
     echo "timeline (ms from $T0_IS):"
     timeline "$first" "$CURRENT"
 else
-    printf '%-4s %-15s %7s %9s %7s %8s %12s %12s %10s %10s %8s\n' \
-        "#" "old -> new pid" "ack ms" "requests" "errors" "re-sent" "p99 steady" "p99 upgrade" "RSS idle" "RSS load" "VmHWM"
-    total_errors=0 total_requests=0 total_resent=0 idle_first="" idle_max=0
+    printf '%-4s %-15s %7s %9s %7s %8s %12s %12s %7s %10s %10s %8s\n' \
+        "#" "old -> new pid" "ack ms" "requests" "errors" "re-sent" "p99 steady" "p99 upgrade" "ratio" "RSS idle" "RSS load" "VmHWM"
+    total_errors=0 total_requests=0 total_resent=0 idle_first="" idle_max=0 ratios=() acks=()
     for ((i = 1; i <= SOAK; i++)); do
         run_cycle "$i"
         total_errors=$((total_errors + $(field "$C_ALL" errors)))
@@ -263,9 +273,11 @@ else
         total_resent=$((total_resent + $(field "$C_ALL" retried)))
         idle_first=${idle_first:-$C_RSS_IDLE}
         ((C_RSS_IDLE > idle_max)) && idle_max=$C_RSS_IDLE
-        printf '%-4s %-15s %7s %9s %7s %8s %9s ms %9s ms %7s MB %7s MB %5s MB\n' "$i" "$C_OLD -> $CURRENT" "$C_ACK_MS" \
+        r=$(ratio "$(field "$C_UPGRADE" p99_ms)" "$(field "$C_STEADY" p99_ms)")
+        ratios+=("${r%x}") acks+=("$C_ACK_MS")
+        printf '%-4s %-15s %7s %9s %7s %8s %9s ms %9s ms %7s %7s MB %7s MB %5s MB\n' "$i" "$C_OLD -> $CURRENT" "$C_ACK_MS" \
             "$(field "$C_ALL" requests)" "$(field "$C_ALL" errors)" "$(field "$C_ALL" retried)" "$(field "$C_STEADY" p99_ms)" "$(field "$C_UPGRADE" p99_ms)" \
-            "$(mb "$C_RSS_IDLE")" "$(mb "$C_RSS_LOAD")" "$(mb "$C_HWM")"
+            "$r" "$(mb "$C_RSS_IDLE")" "$(mb "$C_RSS_LOAD")" "$(mb "$C_HWM")"
         sleep 1 # the new generation idles before its RSS is read
     done
     warm_load "$BEFORE"
@@ -274,6 +286,10 @@ else
     echo "(RSS idle, RSS load, VmHWM: of the old generation before its upgrade; idle: after 1 s without load, load: $BEFORE s into it)"
     echo "last generation pid $CURRENT: RSS under load $(mb "$W_RSS_LOAD") MB, idle $(mb "$last_idle") MB, VmHWM $(mb "$(status_kb VmHWM "$CURRENT")") MB"
     echo "idle RSS over $((SOAK + 1)) generations: first $(mb "$idle_first") MB, last $(mb "$last_idle") MB, max $(mb "$idle_max") MB"
+    # Each window's p99 is a handful of requests (the 21st slowest of 2 000 at the defaults): the median over the
+    # upgrades is the figure to quote, with its spread.
+    echo "upgrade window / steady-state p99 over $SOAK upgrades: $(spread x "${ratios[@]}")"
+    echo "acknowledged after $T0_IS: $(spread " ms" "${acks[@]}")"
     echo "total: $total_requests requests, $total_errors errors over $SOAK upgrades" \
         "($total_resent re-sent after the server closed an idle keep-alive connection; not errors)"
 fi
