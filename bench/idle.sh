@@ -100,7 +100,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for name in "${PROXY_LIST[@]}"; do measure "$name" "$round"; done
 done
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # column NAME FIELD: FIELD (3 = before, 4 = after, 5 = KB per connection) of NAME's cells, one per line.
 column() {
     local r

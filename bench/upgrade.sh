@@ -202,16 +202,6 @@ warm_load() {
     sleep 1
 }
 
-# spread UNIT VALUE...: "median M (min A, max B)" of the numbers, each followed by UNIT; n/a values are left out.
-spread() {
-    local unit=$1
-    shift
-    printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -n | awk -v u="$unit" '{ v[NR] = $1 } END {
-        if (NR == 0) { print "n/a"; exit }
-        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-        printf "median %.2f%s (min %.2f%s, max %.2f%s)\n", m, u, v[1], u, v[NR], u }'
-}
-
 # The phase lines of both processes from starting `pingora -u` on, in log order, in ms from that start.
 timeline() {
     local old=$1 new=$2 line pid ts
@@ -286,8 +276,8 @@ else
     echo "(RSS idle, RSS load, VmHWM: of the old generation before its upgrade; idle: after 1 s without load, load: $BEFORE s into it)"
     echo "last generation pid $CURRENT: RSS under load $(mb "$W_RSS_LOAD") MB, idle $(mb "$last_idle") MB, VmHWM $(mb "$(status_kb VmHWM "$CURRENT")") MB"
     echo "idle RSS over $((SOAK + 1)) generations: first $(mb "$idle_first") MB, last $(mb "$last_idle") MB, max $(mb "$idle_max") MB"
-    # Each window's p99 is a handful of requests (the 21st slowest of 2 000 at the defaults): the median over the
-    # upgrades is the figure to quote, with its spread.
+    # Each window's p99 is a handful of requests (the 21st slowest of 2 000 at the defaults): between two binaries,
+    # compare the medians over the upgrades, not single rows.
     echo "upgrade window / steady-state p99 over $SOAK upgrades: $(spread x "${ratios[@]}")"
     echo "acknowledged after $T0_IS: $(spread " ms" "${acks[@]}")"
     echo "total: $total_requests requests, $total_errors errors over $SOAK upgrades" \

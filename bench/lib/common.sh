@@ -127,6 +127,24 @@ wait_port() {
     done
 }
 
+# --- figures ----------------------------------------------------------------------------------------------------
+
+# median: the median of the numbers on stdin, one per line; other lines (n/a) are left out; n/a when none is left.
+median() {
+    awk '/^-?[0-9.]+$/' | sort -n | awk '{ v[NR] = $1 } END {
+        if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# spread UNIT VALUE...: "median M (min A, max B)" of the numbers among the values, each followed by UNIT.
+spread() {
+    local unit=$1 m
+    shift
+    m=$(printf '%s\n' "$@" | median)
+    [[ $m != n/a ]] || { echo n/a; return; }
+    printf '%s\n' "$@" | awk '/^-?[0-9.]+$/' | sort -n | awk -v u="$unit" -v m="$m" '{ v[NR] = $1 } END {
+        printf "median %.2f%s (min %.2f%s, max %.2f%s)\n", m, u, v[1], u, v[NR], u }'
+}
+
 # --- time and the machine ----------------------------------------------------------------------------------------
 
 now() { echo "$EPOCHREALTIME"; }
