@@ -27,7 +27,7 @@ public static class InlineSocketCompletions
     /// <summary>
     /// One epoll thread per two CPUs. With inline completions the runtime's default is one per CPU, so that they are
     /// never the bottleneck; but they share the CPUs with the thread pool, which runs Kestrel's half of each request,
-    /// and on 2 CPUs one thread instead of two took 9-15% less CPU per request and served 3-10% more requests/s
+    /// and on 2 CPUs one thread instead of two took 1-16% less CPU per request and served 3-10% more requests/s
     /// (README, "Performance").
     /// </summary>
     public static int EpollThreads(int processors) => Math.Max(1, processors / 2);
