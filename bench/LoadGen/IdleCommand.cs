@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace LoadGen;
 
@@ -19,7 +18,7 @@ public static class IdleCommand
         var count = int.Parse(flag("connections") ?? throw new ArgumentException("--connections is required"));
         var hold = TimeSpan.FromSeconds(double.Parse(flag("hold") ?? "120"));
         var endPoint = new IPEndPoint(IPAddress.Parse(url.Host), url.Port);
-        var request = Encoding.ASCII.GetBytes($"GET {url.PathAndQuery} HTTP/1.1\r\nHost: {url.Authority}\r\nUser-Agent: pingora-bench-loadgen\r\n\r\n");
+        var request = Worker.Request(url.PathAndQuery, url.Authority, close: false);
 
         var stop = new TaskCompletionSource();
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, s => { s.Cancel = true; stop.TrySetResult(); });

@@ -30,9 +30,11 @@ public sealed class Worker(RunOptions options, bool newConnection, long startUs,
 {
     private enum Step { Connect, Send, Receive }
 
-    private readonly byte[] _request = Encoding.ASCII.GetBytes(
-        $"GET {options.Path} HTTP/1.1\r\nHost: {options.HostHeader}\r\nUser-Agent: pingora-bench-loadgen\r\n" +
-        (newConnection ? "Connection: close\r\n" : "") + "\r\n");
+    private readonly byte[] _request = Request(options.Path, options.HostHeader, close: newConnection);
+
+    /// <summary>The GET every load of LoadGen sends.</summary>
+    public static byte[] Request(string path, string host, bool close) => Encoding.ASCII.GetBytes(
+        $"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: pingora-bench-loadgen\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n");
 
     private Socket? _socket;
     private ResponseReader? _reader;
