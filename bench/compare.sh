@@ -21,6 +21,7 @@ usage: bench/compare.sh [options]
                      (pingora with access_log on: --proxies "pingora pingora-accesslog" is the access log's A/B;
                      pingora-accesslog-unbuffered the same with one write per line)
                      and pingora-base (PINGORA_BASE_BIN with pingora's configuration: a change's before/after)
+                     and tcpsplice (bench/TcpSplice: TCP forwarding with no HTTP, keep-alive only: the floor of .NET's sockets)
   --workloads "..."  among keepalive newconn h2 (default: all three)
   --install          apt-get install wrk nghttp2-client nginx haproxy first (needs root)
 environment: PINGORA_BASE_BIN (for pingora-base), PINGORA_BIN (else artifacts/pingora/pingora, published when missing or older than the sources),
@@ -147,7 +148,9 @@ for workload in $WORKLOADS; do
     workload_command "$workload" 1 # validates the name
     workload_available "$workload" || { log "$workload: n/a (no load generator for it)"; continue; }
     for ((round = 1; round <= ROUNDS; round++)); do
-        for proxy in $PROXIES; do run_cell "$workload" "$round" "$proxy"; done
+        for proxy in $PROXIES; do
+            if proxy_serves "$proxy" "$workload"; then run_cell "$workload" "$round" "$proxy"; fi
+        done
     done
 done
 

@@ -94,9 +94,11 @@ build_bench_project() {
     local name=$1 out=$ARTIFACTS/bench/$1 exe
     exe=$out/$(sed -n 's:.*<AssemblyName>\(.*\)</AssemblyName>.*:\1:p' "$BENCH_DIR/$name/$name.csproj")
     [[ $exe != "$out/" ]] || exe=$out/$name
-    # LoadGen and Upstream compile files of the test harness in: those count as their sources too.
-    local sources=("$BENCH_DIR/$name")
-    ! grep -q 'Pingora.Proxy.Tests/Harness' "$BENCH_DIR/$name/$name.csproj" || sources+=("$REPO_DIR/Pingora.Proxy.Tests/Harness")
+    # Files compiled in from elsewhere (the test harness, a pingora source): their folders count as sources too.
+    local sources=("$BENCH_DIR/$name") folder
+    for folder in $(sed -n 's:.*<Compile Include="\([^"]*\)".*:\1:p' "$BENCH_DIR/$name/$name.csproj" | tr ';' '\n' | xargs -r -n1 dirname | sort -u); do
+        sources+=("$BENCH_DIR/$name/$folder")
+    done
     if needs_build "$exe" "${sources[@]}" "$REPO_DIR/Directory.Build.props" "$REPO_DIR/Directory.Packages.props"; then
         log "building bench/$name"
         dotnet publish "$BENCH_DIR/$name/$name.csproj" -c Release -o "$out" >"$WORK/publish-$name.log" 2>&1 ||

@@ -6,7 +6,8 @@
 # pingora with access_log on (combined format, to a file in its directory): the A/B of the access log's cost, not
 # in the default list (--proxies "pingora pingora-accesslog"); pingora-accesslog-unbuffered the same with
 # access_log_buffer_bytes: 0 (one write per line). pingora-base is the binary PINGORA_BASE_BIN (for
-# example the previous main's) with pingora's configuration: a change's before/after in one run.
+# example the previous main's) with pingora's configuration: a change's before/after in one run. tcpsplice is
+# bench/TcpSplice, a TCP forwarder with no HTTP in it (HTTP/1.1 keep-alive only): the floor of the .NET socket layer.
 
 # available_proxies: the proxies this machine can run.
 available_proxies() {
@@ -25,7 +26,14 @@ proxy_version() {
         plainyarp) echo "bench/PlainYarp (YARP $(sed -n 's:.*"Yarp.ReverseProxy" Version="\([^"]*\)".*:\1:p' "$REPO_DIR/Directory.Packages.props"), .NET $(dotnet --list-runtimes | sed -n 's/^Microsoft.AspNetCore.App \([0-9.]*\).*/\1/p' | tail -1))" ;;
         nginx) echo "nginx $(nginx -v 2>&1 | sed 's:.*nginx/::'), worker_processes auto" ;;
         haproxy) echo "haproxy $(haproxy -v | head -1 | awk '{ print $3 }'), default nbthread" ;;
+        tcpsplice) echo "bench/TcpSplice (TCP only, a new upstream connection per client connection; pingora's socket settings; keep-alive only)" ;;
     esac
+}
+
+# proxy_serves PROXY WORKLOAD: whether the proxy takes part in the workload. tcpsplice pairs each client connection
+# with an upstream one, so only keep-alive does the same work as the others (and h2c would reach an HTTP/1.1 upstream).
+proxy_serves() {
+    [[ $1 != tcpsplice || $2 == keepalive ]]
 }
 
 # prepare_proxies NAME...: builds and writes the configuration of each, once per run.
@@ -43,9 +51,10 @@ prepare_proxies() {
                 [[ -x ${PINGORA_BASE_BIN:-} ]] || die "pingora-base needs PINGORA_BASE_BIN, the baseline's binary"
                 PINGORA_BIN=$PINGORA_BASE_BIN write_pingora_conf "$WORK/$name/pingora.yaml" "$H1_PORT" "$UPSTREAM_PORT" "$H2_PORT" ;;
             plainyarp) PLAINYARP_EXE=$(build_bench_project PlainYarp) ;;
+            tcpsplice) TCPSPLICE_EXE=$(build_bench_project TcpSplice) ;;
             nginx) write_nginx_proxy_conf "$WORK/nginx/nginx.conf" ;;
             haproxy) write_haproxy_conf "$WORK/haproxy/haproxy.cfg" ;;
-            *) die "unknown proxy $name (known: pingora pingora-base pingora-accesslog pingora-accesslog-unbuffered plainyarp nginx haproxy)" ;;
+            *) die "unknown proxy $name (known: pingora pingora-base pingora-accesslog pingora-accesslog-unbuffered plainyarp nginx haproxy tcpsplice)" ;;
         esac
     done
 }
@@ -114,6 +123,7 @@ start_proxy() {
             ;;
         nginx) nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 & ;;
         haproxy) haproxy -db -f "$dir/haproxy.cfg" >"$dir/stdout.log" 2>&1 & ;;
+        tcpsplice) "$TCPSPLICE_EXE" "$H1_PORT" "$UPSTREAM_PORT" >"$dir/stdout.log" 2>&1 & ;;
     esac
     PROXY_PID=$!
     track "$PROXY_PID"
@@ -124,7 +134,7 @@ start_proxy() {
     done
     # The answer must come from the upstream, over HTTP/1.1 and, when curl can, over h2c.
     curl -sf "http://127.0.0.1:$H1_PORT/" | grep -qF "$UPSTREAM_BODY" || die "$name does not forward to the upstream"
-    if curl -V | grep -q nghttp2; then
+    if curl -V | grep -q nghttp2 && proxy_serves "$name" h2; then
         curl -sf --http2-prior-knowledge "http://127.0.0.1:$H2_PORT/" | grep -qF "$UPSTREAM_BODY" ||
             die "$name does not forward HTTP/2 (h2c) to the upstream"
     fi
