@@ -46,6 +46,26 @@ public sealed class ListenerRegistryTests
     }
 
     [Test]
+    public async Task Accepted_sockets_have_no_delay_from_the_listener_bound_or_adopted()
+    {
+        // An fd without TCP_NODELAY, as an older predecessor may hand over: adopting it sets the option.
+        var adoptedAddress = FreeLoopback();
+        using var plain = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        plain.Bind(adoptedAddress.EndPoint);
+        plain.Listen();
+        var inherited = new Dictionary<ListenAddress, int> { [adoptedAddress] = Fds.DupCloseOnExec((int)plain.Handle) };
+        var boundAddress = FreeLoopback();
+
+        foreach (var listener in Acquire([boundAddress, adoptedAddress], inherited).Listeners)
+        {
+            using var client = new TcpClient(AddressFamily.InterNetwork);
+            await client.ConnectAsync(listener.Address.EndPoint);
+            using var accepted = await listener.Wrapper.AcceptAsync().WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.That(accepted.NoDelay, Is.True, $"{listener.Origin} {listener.Address}: Nagle would hold small responses back");
+        }
+    }
+
+    [Test]
     public void Binding_an_address_in_use_names_it()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);

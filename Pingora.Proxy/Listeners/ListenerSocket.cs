@@ -28,6 +28,9 @@ public sealed class ListenerSocket
         Fd = fd;
         Origin = origin;
         Wrapper = new Socket(new SafeSocketHandle((IntPtr)fd, ownsHandle: false));
+        // Linux copies TCP_NODELAY from the listening socket to each accepted one: one system call here instead of
+        // one per connection. Set on an adopted fd too, which a predecessor may not have set (it set it per accept).
+        Wrapper.NoDelay = true;
     }
 
     public ListenAddress Address { get; }
