@@ -129,7 +129,7 @@ table() {
             errors[$2] += $9; rounds[$2]++
         }
         END {
-            printf "%-10s %10s %7s %8s %7s %8s %7s %10s %7s %11s %7s %11s %7s %7s\n", "proxy", "req/s", "x nginx", "p50 ms", "x nginx",
+            printf "%-14s %10s %7s %8s %7s %8s %7s %10s %7s %11s %7s %11s %7s %7s\n", "proxy", "req/s", "x nginx", "p50 ms", "x nginx",
                 "p99 ms", "x nginx", "CPU s/100k", "x nginx", "user s/100k", "x nginx", "peak RSS MB", "x nginx", "errors"
             for (c = 4; c <= 10; c++) ref[c] = ("nginx" SUBSEP c) in vals ? median("nginx" SUBSEP c) : ""
             n = split(order, names, " ")
@@ -137,7 +137,7 @@ table() {
                 p = names[i]
                 if (!rounds[p]) continue
                 for (c = 4; c <= 10; c++) if (c != 9) m[c] = median(p SUBSEP c)
-                printf "%-10s %10.0f %7s %8.3f %7s %8.3f %7s %10.3f %7s %11.3f %7s %11.1f %7s %7d\n", p,
+                printf "%-14s %10.0f %7s %8.3f %7s %8.3f %7s %10.3f %7s %11.3f %7s %11.1f %7s %7d\n", p,
                     m[4], ratio(m[4], ref[4]), m[5], ratio(m[5], ref[5]), m[6], ratio(m[6], ref[6]),
                     m[7], ratio(m[7], ref[7]), m[10], ratio(m[10], ref[10]), m[8] / 1024, ratio(m[8], ref[8]), errors[p]
             }
