@@ -46,23 +46,47 @@ public sealed class ListenerRegistryTests
     }
 
     [Test]
-    public async Task Accepted_sockets_have_no_delay_from_the_listener_bound_or_adopted()
+    public async Task A_bound_listener_gives_every_accepted_socket_no_delay()
     {
-        // An fd without TCP_NODELAY, as an older predecessor may hand over: adopting it sets the option.
-        var adoptedAddress = FreeLoopback();
-        using var plain = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        plain.Bind(adoptedAddress.EndPoint);
-        plain.Listen();
-        var inherited = new Dictionary<ListenAddress, int> { [adoptedAddress] = Fds.DupCloseOnExec((int)plain.Handle) };
-        var boundAddress = FreeLoopback();
+        var listener = Acquire([FreeLoopback()]).Listeners.Single();
+        Assert.That(listener.AcceptedHaveNoDelay, Is.True);
 
-        foreach (var listener in Acquire([boundAddress, adoptedAddress], inherited).Listeners)
-        {
-            using var client = new TcpClient(AddressFamily.InterNetwork);
-            await client.ConnectAsync(listener.Address.EndPoint);
-            using var accepted = await listener.Wrapper.AcceptAsync().WaitAsync(TimeSpan.FromSeconds(5));
-            Assert.That(accepted.NoDelay, Is.True, $"{listener.Origin} {listener.Address}: Nagle would hold small responses back");
-        }
+        using var client = new TcpClient(AddressFamily.InterNetwork);
+        await client.ConnectAsync(listener.Address.EndPoint);
+        using var accepted = await listener.Wrapper.AcceptAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.That(accepted.NoDelay, Is.True, "inherited from the listener: Nagle would hold small responses back");
+    }
+
+    [Test]
+    public async Task An_adopted_listener_without_no_delay_is_marked_and_given_it_for_later_connections()
+    {
+        // As a predecessor of an older build hands it over: no TCP_NODELAY on the fd, and a connection already queued.
+        var address = FreeLoopback();
+        using var plain = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        plain.Bind(address.EndPoint);
+        plain.Listen();
+        using var early = new TcpClient(AddressFamily.InterNetwork);
+        await early.ConnectAsync(address.EndPoint);
+
+        var listener = Acquire([address], new Dictionary<ListenAddress, int> { [address] = Fds.DupCloseOnExec((int)plain.Handle) })
+            .Listeners.Single();
+        Assert.That(listener.AcceptedHaveNoDelay, Is.False, "so the accept path sets it on each connection");
+        using (var queued = await listener.Wrapper.AcceptAsync().WaitAsync(TimeSpan.FromSeconds(5)))
+            Assert.That(queued.NoDelay, Is.False, "queued before adoption: the listener's option does not reach it");
+
+        using var late = new TcpClient(AddressFamily.InterNetwork);
+        await late.ConnectAsync(address.EndPoint);
+        using var accepted = await listener.Wrapper.AcceptAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.That(accepted.NoDelay, Is.True, "the fd has it now, for later connections and the next successor");
+    }
+
+    [Test]
+    public void An_adopted_listener_with_no_delay_needs_nothing_per_accept()
+    {
+        var address = FreeLoopback();
+        var donor = Acquire([address]);
+        var inherited = new Dictionary<ListenAddress, int> { [address] = Fds.DupCloseOnExec(donor.Listeners[0].Fd) };
+        Assert.That(Acquire([address], inherited).Listeners.Single().AcceptedHaveNoDelay, Is.True);
     }
 
     [Test]

@@ -21,6 +21,8 @@ internal static class ListenerBinder
         socket.SetRawSocketOption(Libc.SOL_SOCKET, Libc.SO_REUSEADDR, BitConverter.GetBytes(1));
         // "[::]:80" means IPv6 only, as in nginx, so that "0.0.0.0:80" can be a separate listener.
         if (address.Family == AddressFamily.InterNetworkV6) socket.DualMode = false;
+        // Before listen(), so that every connection inherits it (ListenerSocket).
+        socket.NoDelay = true;
         try
         {
             socket.Bind(address.EndPoint);

@@ -28,9 +28,12 @@ public sealed class ListenerSocket
         Fd = fd;
         Origin = origin;
         Wrapper = new Socket(new SafeSocketHandle((IntPtr)fd, ownsHandle: false));
-        // Linux copies TCP_NODELAY from the listening socket to each accepted one: one system call here instead of
-        // one per connection. Set on an adopted fd too, which a predecessor may not have set (it set it per accept).
-        Wrapper.NoDelay = true;
+        // Linux copies TCP_NODELAY from the listening socket to each connection as its handshake completes, so set
+        // on the listener it saves a system call per accept. ListenerBinder sets it before listen(). A predecessor of
+        // an older build set it per accept instead: the connections already queued on its fd lack it, so this
+        // process sets it on each connection it accepts there, and on the fd for whoever comes next.
+        AcceptedHaveNoDelay = origin == ListenerOrigin.Bound || Wrapper.NoDelay;
+        if (!AcceptedHaveNoDelay) Wrapper.NoDelay = true;
     }
 
     public ListenAddress Address { get; }
@@ -39,6 +42,9 @@ public sealed class ListenerSocket
     public string Name { get; }
     public int Fd { get; }
     public ListenerOrigin Origin { get; }
+
+    /// <summary>Whether every connection accepted here has TCP_NODELAY from the listener (see the constructor).</summary>
+    public bool AcceptedHaveNoDelay { get; }
 
     /// <summary>The only .NET view of this fd. Never dispose it while accepts may be pending.</summary>
     public Socket Wrapper { get; }

@@ -48,8 +48,8 @@ internal sealed class RegistryConnectionListener(RegistryEndPoint endpoint, Sock
             {
                 perCall = callerLink is null ? null : CancellationTokenSource.CreateLinkedTokenSource(ended, listener.StopAcceptingToken);
                 // Always async: a blocking accept would make any later close destroy the shared queue (docs/platform.md, socket 2).
-                // No NoDelay here: the socket has it from the listener (ListenerSocket).
                 var socket = await listener.Wrapper.AcceptAsync(perCall?.Token ?? Linked(listener.StopAcceptingToken));
+                if (!listener.AcceptedHaveNoDelay) socket.NoDelay = true;
                 gate.Accepted(listener.Name, listener.Fd);
                 return connections.Create(socket);
             }
