@@ -15,7 +15,10 @@ if (args.Length != 2 || !int.TryParse(args[0], out var listenPort) || !int.TryPa
 InlineSocketCompletions.EnableUnlessSet();
 var upstream = new IPEndPoint(IPAddress.Loopback, upstreamPort);
 using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+// SO_REUSEADDR alone (the proxy before it left TIME_WAIT connections on the port), set raw: .NET's ReuseAddress sets
+// SO_REUSEPORT too on Linux, which would let it share a port something still listens on.
+const int SOL_SOCKET = 1, SO_REUSEADDR = 2;
+listener.SetRawSocketOption(SOL_SOCKET, SO_REUSEADDR, BitConverter.GetBytes(1));
 listener.Bind(new IPEndPoint(IPAddress.Loopback, listenPort));
 listener.Listen(4096);
 Console.WriteLine($"tcpsplice: 127.0.0.1:{listenPort} -> {upstream}");
