@@ -94,9 +94,9 @@ run_cell() {
     local workload=$1 round=$2 proxy=$3 out=$WORK/$1-$2-$3.out line c0 c1 u0 u1 rps p50 p99 requests errors cpu user hwm
     start_proxy "$proxy"
     run_workload "$workload" "$WARMUP" "$WORK/warmup.out" >/dev/null
-    c0=$(cpu_ticks "$PROXY_PID") u0=$(cpu_ticks "$PROXY_PID" user)
+    read -r c0 u0 < <(cpu_ticks "$PROXY_PID")
     line=$(run_workload "$workload" "$DURATION" "$out")
-    c1=$(cpu_ticks "$PROXY_PID") u1=$(cpu_ticks "$PROXY_PID" user)
+    read -r c1 u1 < <(cpu_ticks "$PROXY_PID")
     hwm=$(status_kb VmHWM "$PROXY_PID")
     stop_proxy
     read -r rps p50 p99 requests errors <<<"$line"

@@ -70,7 +70,7 @@ quiet() {
 
 # measure NAME ROUND: one cell; appends "NAME ROUND BEFORE_KB AFTER_KB" to RESULTS.
 measure() {
-    local name=$1 round=$2 before after t out=$WORK/idle-$1-$2.out idle_pid deadline
+    local name=$1 round=$2 before after t out=$WORK/idle-$1-$2.out idle_pid
     start_proxy "$name"
     # Some 100 MB allocated through the proxy, so that its trim runs before the baseline too.
     "$LOADGEN" run --url "http://127.0.0.1:$H1_PORT/" --keepalive 8 --duration 2 >/dev/null
@@ -81,11 +81,7 @@ measure() {
     "$LOADGEN" idle --url "http://127.0.0.1:$H1_PORT/" --connections "$CONNECTIONS" --hold 300 >"$out" 2>&1 &
     idle_pid=$!
     track "$idle_pid"
-    deadline=$((SECONDS + 300))
-    until grep -q '^IDLE ' "$out"; do
-        alive "$idle_pid" && ((SECONDS < deadline)) || { cat "$out" >&2; die "loadgen idle did not open its connections"; }
-        sleep 0.2
-    done
+    wait_line "$out" '^IDLE ' "$idle_pid" 300 0.2 || { cat "$out" >&2; die "loadgen idle did not open its connections"; }
     grep -q "^IDLE open=$CONNECTIONS failed=0" "$out" || { cat "$out" >&2; die "$name: not every connection opened"; }
     quiet "$name" "$t"
     after=$(status_kb VmRSS "$PROXY_PID")

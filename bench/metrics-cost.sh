@@ -79,9 +79,9 @@ run() {
     # The session spans the load with 2 s of idle on each side, the same for every variant.
     start_allocations "$pid" "$dir/counters.json" $((SECONDS_PER_RUN + 4))
     sleep 2
-    c0=$(cpu_ticks "$pid")
+    read -r c0 _ < <(cpu_ticks "$pid")
     "$LOADGEN" run --url "http://127.0.0.1:$port/" --keepalive 8 --rate "$RATE" --duration "$SECONDS_PER_RUN" >"$dir/load.txt"
-    c1=$(cpu_ticks "$pid")
+    read -r c1 _ < <(cpu_ticks "$pid")
     wait "$COUNTERS_PID" || true
     a1=$(allocated "$dir/counters.json") a0=0
     sent=$(sed -n 's/^\[all\] [0-9.]* s: \([0-9]*\) requests.*/\1/p' "$dir/load.txt")

@@ -60,16 +60,6 @@ TLS_LISTENER="$TLS_PORT $WORK/cert.pem $WORK/key.pem" write_pingora_conf "$CONF"
 
 # --- helpers ---------------------------------------------------------------------------------------------------
 
-# wait_log PATTERN PID SECONDS: until the log has a line matching PATTERN; fails early if PID exits. No request is
-# sent to find out (it would be an access log line nobody counts).
-wait_log() {
-    local deadline=$((SECONDS + $3))
-    until grep -q "$1" "$LOG" 2>/dev/null; do
-        alive "$2" && ((SECONDS < deadline)) || return 1
-        sleep 0.02
-    done
-}
-
 phase_time() {
     local ts
     ts=$(grep -m1 "pingora\[$1\] phase=$2 " "$LOG" | cut -d' ' -f1 || true)
@@ -85,7 +75,7 @@ upgrade() {
         order="-u first"
         start_pingora "$CONF" "$WORK/gen-$((n + 1)).out" -u
         next=$STARTED_PINGORA
-        wait_log "pingora\[$next\] phase=upgrade-wait " "$next" 30 || { cat "$WORK/gen-$((n + 1)).out" >&2; die "upgrade $n: the successor did not reach upgrade-wait"; }
+        wait_line "$LOG" "pingora\[$next\] phase=upgrade-wait " "$next" 30 || { cat "$WORK/gen-$((n + 1)).out" >&2; die "upgrade $n: the successor did not reach upgrade-wait"; }
         t0=$(now)
         kill -QUIT "$old"
     else
@@ -120,7 +110,7 @@ upgrade() {
 start_pingora "$CONF" "$WORK/gen-1.out"
 CURRENT=$STARTED_PINGORA
 FIRST=$CURRENT
-wait_log "pingora\[$CURRENT\] phase=serving " "$CURRENT" 60 || { cat "$WORK/gen-1.out" "$LOG" >&2; die "pingora did not start"; }
+wait_line "$LOG" "pingora\[$CURRENT\] phase=serving " "$CURRENT" 60 || { cat "$WORK/gen-1.out" "$LOG" >&2; die "pingora did not start"; }
 
 "$LOADGEN" soak --http1 "127.0.0.1:$H1_PORT" --h2c "127.0.0.1:$H2C_PORT" --h2 "127.0.0.1:$TLS_PORT" >"$WORK/load.out" 2>&1 &
 LOAD_PID=$!

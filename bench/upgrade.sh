@@ -95,13 +95,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a == a + 0) printf "%.2f
 # control_start: starts and stops a second pingora (CONTROL_CONF: another port, its own log), no handoff; returns
 # when it has stopped. Polls its log as wait_upgrade polls the upgrade's, so both windows see the same polling.
 control_start() {
-    local pid deadline=$((SECONDS + 30))
+    local pid
     start_pingora "$CONTROL_CONF" "$WORK/control/out.log"
     pid=$STARTED_PINGORA
-    until grep -q "phase=serving" "$WORK/control/pingora.log" 2>/dev/null; do
-        alive "$pid" && ((SECONDS < deadline)) || { cat "$WORK/control/out.log" >&2; die "the control pingora did not start"; }
-        sleep 0.1
-    done
+    wait_line "$WORK/control/pingora.log" "phase=serving" "$pid" 30 0.1 ||
+        { cat "$WORK/control/out.log" >&2; die "the control pingora did not start"; }
     kill -INT "$pid"
     wait "$pid" || die "the control pingora exited with status $?"
 }
@@ -145,11 +143,8 @@ run_cycle() {
     start_pingora "$CONF" "$WORK/gen-$((n + 1)).out" -u
     next=$STARTED_PINGORA
     if [[ $T0_IS != "starting pingora -u" ]]; then
-        local deadline=$((SECONDS + 30))
-        until grep -q "pingora\[$next\] phase=upgrade-wait " "$LOG"; do
-            alive "$next" && ((SECONDS < deadline)) || { cat "$WORK/gen-$((n + 1)).out" >&2; die "the successor did not reach upgrade-wait"; }
-            sleep 0.02
-        done
+        wait_line "$LOG" "pingora\[$next\] phase=upgrade-wait " "$next" 30 ||
+            { cat "$WORK/gen-$((n + 1)).out" >&2; die "the successor did not reach upgrade-wait"; }
         sleep "$(awk -v t="$t_successor" -v l="$LEAD" -v n="$(now)" 'BEGIN { r = t + l - n; print (r > 0 ? r : 0) }')"
     fi
     t_start=$(now)

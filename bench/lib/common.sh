@@ -108,6 +108,17 @@ build_bench_project() {
     echo "$exe"
 }
 
+# wait_line FILE PATTERN PID SECONDS [INTERVAL]: until FILE has a line matching PATTERN (grep); fails (1) as soon as
+# PID exits, or after SECONDS. Looks every INTERVAL seconds (default 0.02). Reading a log asks the process nothing
+# (a request would be an access log line nobody counts).
+wait_line() {
+    local deadline=$((SECONDS + $4))
+    until grep -q "$2" "$1" 2>/dev/null; do
+        alive "$3" && ((SECONDS < deadline)) || return 1
+        sleep "${5:-0.02}"
+    done
+}
+
 # --- ports and readiness --------------------------------------------------------------------------------------
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

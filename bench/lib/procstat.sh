@@ -15,16 +15,17 @@ status_kb() {
     echo "$total"
 }
 
-# cpu_ticks PID [user]: utime + stime (clock ticks) of the tree, all threads included; with "user", utime alone.
+# cpu_ticks PID: "TOTAL USER": utime + stime, and utime alone (clock ticks) of the tree, all threads included, from
+# one read of each /proc/PID/stat.
 cpu_ticks() {
-    local total=0 p f
+    local total=0 user=0 p f
     for p in $(proc_tree "$1"); do
         # Fields after "(comm) ": state is the 1st, utime the 12th, stime the 13th.
         read -ra f < <(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null || true)
         ((${#f[@]} > 13)) || continue
-        if [[ ${2:-} == user ]]; then total=$((total + f[11])); else total=$((total + f[11] + f[12])); fi
+        total=$((total + f[11] + f[12])) user=$((user + f[11]))
     done
-    echo "$total"
+    echo "$total $user"
 }
 
 # shellcheck disable=SC2034 # used by the scripts
