@@ -8,6 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$BENCH_DIR/lib/upstream.sh"
 source "$BENCH_DIR/lib/pingora.sh"
 source "$BENCH_DIR/lib/proxies.sh"
+source "$BENCH_DIR/lib/upstream-clients.sh"
 source "$BENCH_DIR/lib/procstat.sh"
 source "$BENCH_DIR/lib/workloads.sh"
 
@@ -22,6 +23,8 @@ usage: bench/compare.sh [options]
                      pingora-accesslog-unbuffered the same with one write per line)
                      and pingora-base (PINGORA_BASE_BIN with pingora's configuration: a change's before/after)
                      and tcpsplice (bench/TcpSplice: TCP forwarding with no HTTP, keep-alive only: the floor of .NET's sockets)
+                     and pingora-leanclient, pingora-noclient (pingora with YARP's upstream client swapped for a minimal
+                     HTTP/1.1 one, and for none: what the client costs; bench/UpstreamClients)
   --workloads "..."  among keepalive newconn h2 (default: all three)
   --install          apt-get install wrk nghttp2-client nginx haproxy first (needs root)
 environment: PINGORA_BASE_BIN (for pingora-base), PINGORA_BIN (else artifacts/pingora/pingora, published when missing or older than the sources),
@@ -129,7 +132,7 @@ table() {
             errors[$2] += $9; rounds[$2]++
         }
         END {
-            printf "%-14s %10s %7s %8s %7s %8s %7s %10s %7s %11s %7s %11s %7s %7s\n", "proxy", "req/s", "x nginx", "p50 ms", "x nginx",
+            printf "%-18s %10s %7s %8s %7s %8s %7s %10s %7s %11s %7s %11s %7s %7s\n", "proxy", "req/s", "x nginx", "p50 ms", "x nginx",
                 "p99 ms", "x nginx", "CPU s/100k", "x nginx", "user s/100k", "x nginx", "peak RSS MB", "x nginx", "errors"
             for (c = 4; c <= 10; c++) ref[c] = ("nginx" SUBSEP c) in vals ? median("nginx" SUBSEP c) : ""
             n = split(order, names, " ")
@@ -137,7 +140,7 @@ table() {
                 p = names[i]
                 if (!rounds[p]) continue
                 for (c = 4; c <= 10; c++) if (c != 9) m[c] = median(p SUBSEP c)
-                printf "%-14s %10.0f %7s %8.3f %7s %8.3f %7s %10.3f %7s %11.3f %7s %11.1f %7s %7d\n", p,
+                printf "%-18s %10.0f %7s %8.3f %7s %8.3f %7s %10.3f %7s %11.3f %7s %11.1f %7s %7d\n", p,
                     m[4], ratio(m[4], ref[4]), m[5], ratio(m[5], ref[5]), m[6], ratio(m[6], ref[6]),
                     m[7], ratio(m[7], ref[7]), m[10], ratio(m[10], ref[10]), m[8] / 1024, ratio(m[8], ref[8]), errors[p]
             }

@@ -8,6 +8,8 @@
 # access_log_buffer_bytes: 0 (one write per line). pingora-base is the binary PINGORA_BASE_BIN (for
 # example the previous main's) with pingora's configuration: a change's before/after in one run. tcpsplice is
 # bench/TcpSplice, a TCP forwarder with no HTTP in it (HTTP/1.1 keep-alive only): the floor of the .NET socket layer.
+# pingora-leanclient and pingora-noclient are pingora with YARP's upstream client swapped (bench/UpstreamClients):
+# for a minimal HTTP/1.1 client, and for none at all (each request answered at once with the upstream's body).
 
 # available_proxies: the proxies this machine can run.
 available_proxies() {
@@ -26,6 +28,8 @@ proxy_version() {
         plainyarp) echo "bench/PlainYarp (YARP $(sed -n 's:.*"Yarp.ReverseProxy" Version="\([^"]*\)".*:\1:p' "$REPO_DIR/Directory.Packages.props"), .NET $(dotnet --list-runtimes | sed -n 's/^Microsoft.AspNetCore.App \([0-9.]*\).*/\1/p' | tail -1))" ;;
         nginx) echo "nginx $(nginx -v 2>&1 | sed 's:.*nginx/::'), worker_processes auto" ;;
         haproxy) echo "haproxy $(haproxy -v | head -1 | awk '{ print $3 }'), default nbthread" ;;
+        pingora-leanclient) echo "pingora-leanclient: pingora with bench/UpstreamClients' minimal HTTP/1.1 client ($CLIENTS_BIN)" ;;
+        pingora-noclient) echo "pingora-noclient: pingora with no upstream client: each request answered at once with the upstream's body ($CLIENTS_BIN)" ;;
         tcpsplice) echo "bench/TcpSplice (TCP only, a new upstream connection per client connection; pingora's socket settings; keep-alive only)" ;;
     esac
 }
@@ -51,10 +55,13 @@ prepare_proxies() {
                 [[ -x ${PINGORA_BASE_BIN:-} ]] || die "pingora-base needs PINGORA_BASE_BIN, the baseline's binary"
                 PINGORA_BIN=$PINGORA_BASE_BIN write_pingora_conf "$WORK/$name/pingora.yaml" "$H1_PORT" "$UPSTREAM_PORT" "$H2_PORT" ;;
             plainyarp) PLAINYARP_EXE=$(build_bench_project PlainYarp) ;;
+            pingora-leanclient | pingora-noclient)
+                CLIENTS_BIN=${CLIENTS_BIN:-$(build_client_experiment)}
+                PINGORA_BIN=$CLIENTS_BIN write_pingora_conf "$WORK/$name/pingora.yaml" "$H1_PORT" "$UPSTREAM_PORT" "$H2_PORT" ;;
             tcpsplice) TCPSPLICE_EXE=$(build_bench_project TcpSplice) ;;
             nginx) write_nginx_proxy_conf "$WORK/nginx/nginx.conf" ;;
             haproxy) write_haproxy_conf "$WORK/haproxy/haproxy.cfg" ;;
-            *) die "unknown proxy $name (known: pingora pingora-base pingora-accesslog pingora-accesslog-unbuffered plainyarp nginx haproxy tcpsplice)" ;;
+            *) die "unknown proxy $name (known: pingora pingora-base pingora-accesslog pingora-accesslog-unbuffered plainyarp nginx haproxy tcpsplice pingora-leanclient pingora-noclient)" ;;
         esac
     done
 }
@@ -114,6 +121,10 @@ start_proxy() {
     case $name in
         pingora | pingora-accesslog*) "$PINGORA_BIN" -c "$dir/pingora.yaml" >"$dir/stdout.log" 2>&1 & ;;
         pingora-base) "$PINGORA_BASE_BIN" -c "$dir/pingora.yaml" >"$dir/stdout.log" 2>&1 & ;;
+        pingora-leanclient) PINGORA_BENCH_CLIENT=lean "$CLIENTS_BIN" -c "$dir/pingora.yaml" >"$dir/stdout.log" 2>&1 & ;;
+        # The upstream's body, so the response is the same size (and the forwarding check below passes by construction).
+        pingora-noclient) PINGORA_BENCH_CLIENT=none PINGORA_BENCH_BODY="$UPSTREAM_BODY"$'\n' "$CLIENTS_BIN" -c "$dir/pingora.yaml" \
+            >"$dir/stdout.log" 2>&1 & ;;
         plainyarp)
             "$PLAINYARP_EXE" --contentRoot "$(dirname "$PLAINYARP_EXE")" \
                 --Kestrel:Endpoints:h1:Url "http://127.0.0.1:$H1_PORT" \
