@@ -91,8 +91,19 @@ public sealed class UpgradeSoakTests : PingoraTestBase
         // Every response the clients saw is one line, from whichever generation answered it; a re-sent unprocessed
         // request got none.
         var responses = result.Successes + result.Failures[FailureKind.NonSuccessStatus] + mixed.Responses;
-        Assert.That(File.ReadLines(accessLog).Count(), Is.EqualTo(responses), "access log lines vs responses");
+        Assert.That(File.ReadLines(accessLog).Count(), Is.EqualTo(responses), () =>
+            $"access log lines vs responses; the log by protocol, status and path: {LogBreakdown(accessLog)}; the clients: " +
+            $"HTTP/1.1 load {result.Successes} ok, {result.Failures[FailureKind.NonSuccessStatus]} non-2xx; " +
+            string.Join(", ", mixed.Kinds.Select(k => $"{SoakKinds.Label(k.Key)} {k.Value.Responses}")));
     }
+
+    /// <summary>Which lines a count mismatch is in: the clients count by kind, so the log is broken down the same way.</summary>
+    private static string LogBreakdown(string accessLog) =>
+        string.Join(", ", File.ReadLines(accessLog)
+            .Select(line => CombinedLogLine.Pattern().Match(line))
+            .GroupBy(m => m.Success ? $"{m.Groups["protocol"]} {m.Groups["status"]} {m.Groups["target"].Value.Split('?')[0]}" : "unparsed")
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => $"{g.Key}: {g.Count()}"));
 
     private sealed record Usage(int Fds, long RssKb)
     {
