@@ -15,10 +15,12 @@ if (args.Length != 2 || !int.TryParse(args[0], out var listenPort) || !int.TryPa
 InlineSocketCompletions.EnableUnlessSet();
 var upstream = new IPEndPoint(IPAddress.Loopback, upstreamPort);
 using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-// SO_REUSEADDR alone (the proxy before it left TIME_WAIT connections on the port), set raw: .NET's ReuseAddress sets
-// SO_REUSEPORT too on Linux, which would let it share a port something still listens on.
+// As pingora's ListenerBinder: SO_REUSEADDR alone (the proxy before it left TIME_WAIT connections on the port), set
+// raw, since .NET's ReuseAddress sets SO_REUSEPORT too on Linux; TCP_NODELAY before listen(), inherited by each accept.
+// (Native/Libc's values: compiling that file in would bring its P/Invokes and unsafe code for two numbers.)
 const int SOL_SOCKET = 1, SO_REUSEADDR = 2;
 listener.SetRawSocketOption(SOL_SOCKET, SO_REUSEADDR, BitConverter.GetBytes(1));
+listener.NoDelay = true;
 listener.Bind(new IPEndPoint(IPAddress.Loopback, listenPort));
 listener.Listen(4096);
 Console.WriteLine($"tcpsplice: 127.0.0.1:{listenPort} -> {upstream}");
@@ -32,7 +34,7 @@ async Task Splice(Socket client)
 {
     using var _ = client;
     using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-    client.NoDelay = server.NoDelay = true;
+    server.NoDelay = true;
     try
     {
         await server.ConnectAsync(upstream);
